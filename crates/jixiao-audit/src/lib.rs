@@ -1,0 +1,10 @@
+//! Audits a self-evaluation form and its scorecard against a rule catalogue.
+//! Pure: catalogues arrive as text, forms and scorecards as values.
+
+mod catalogue;
+mod finding;
+mod rules;
+
+pub use catalogue::{builtin_catalogue, Catalogue, CatalogueError, RuleKind, RuleSpec, Severity};
+pub use finding::{Finding, Location};
+pub use rules::audit_form;

@@ -1,0 +1,198 @@
+use crate::model::{Direction, Measure, ValueKind};
+use crate::number::{fold_width, parse_decimal};
+
+/// Markers that mean "not applicable" when they are the whole cell.
+const NOT_APPLICABLE: &[&str] = &["", "/", "\\", "／", "不适用", "无", "——", "—", "-", "--"];
+
+/// Prefixes that set the direction of a target, longest first.
+const DIRECTION_PREFIXES: &[(&str, Direction)] = &[
+    ("不低于", Direction::AtLeast),
+    ("不少于", Direction::AtLeast),
+    ("不超过", Direction::AtMost),
+    ("不高于", Direction::AtMost),
+    ("不多于", Direction::AtMost),
+    (">=", Direction::AtLeast),
+    ("<=", Direction::AtMost),
+    ("≥", Direction::AtLeast),
+    ("≧", Direction::AtLeast),
+    ("≤", Direction::AtMost),
+    ("≦", Direction::AtMost),
+    ("＞", Direction::MoreThan),
+    (">", Direction::MoreThan),
+    ("＜", Direction::LessThan),
+    ("<", Direction::LessThan),
+    ("＝", Direction::Equal),
+    ("=", Direction::Equal),
+    ("约", Direction::About),
+];
+
+/// Suffixes after the unit that set the direction (`90%以上`).
+const DIRECTION_SUFFIXES: &[(&str, Direction)] = &[
+    ("以上", Direction::AtLeast),
+    ("以内", Direction::AtMost),
+    ("以下", Direction::AtMost),
+];
+
+/// Interprets a target or actual cell. The raw text is kept as written; what
+/// cannot be read as a number or a deadline is qualitative.
+pub fn parse_measure(raw: &str) -> Measure {
+    let text: String = raw.chars().map(fold_width).collect();
+    let text = text.trim();
+    let mut m = Measure {
+        raw: raw.trim().to_string(),
+        ..Measure::default()
+    };
+    if NOT_APPLICABLE.contains(&text) {
+        m.kind = ValueKind::NotApplicable;
+        return m;
+    }
+    let (mut direction, rest) = DIRECTION_PREFIXES
+        .iter()
+        .find_map(|(p, d)| text.strip_prefix(p).map(|r| (*d, r.trim_start())))
+        .unwrap_or((Direction::Unspecified, text));
+    if let Some(date) = parse_deadline(rest) {
+        m.kind = ValueKind::Deadline;
+        m.deadline = date;
+        m.direction = direction;
+        return m;
+    }
+    let Some((value, after)) = leading_number(rest) else {
+        m.kind = ValueKind::Qualitative;
+        return m;
+    };
+    let unit: String = after
+        .trim_start()
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | ';' | '；' | '。' | '(' | '（'))
+        .collect();
+    let unit = match DIRECTION_SUFFIXES
+        .iter()
+        .find_map(|(s, d)| unit.strip_suffix(s).map(|u| (*d, u)))
+    {
+        Some((d, u)) => {
+            if direction == Direction::Unspecified {
+                direction = d;
+            }
+            u.to_string()
+        }
+        None => unit,
+    };
+    m.kind = ValueKind::Quantity;
+    m.direction = if direction == Direction::Unspecified {
+        Direction::Equal
+    } else {
+        direction
+    };
+    m.value = Some(value);
+    m.unit = unit;
+    m
+}
+
+/// A number at the start of `s` and what follows it.
+fn leading_number(s: &str) -> Option<(rust_decimal::Decimal, &str)> {
+    let end = s
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.' || *c == ','))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    let number = s[..end].trim_end_matches([',', '.']);
+    if number.is_empty() {
+        return None;
+    }
+    let value = parse_decimal(number).ok()?;
+    Some((value, &s[number.len()..]))
+}
+
+/// `2024年12月31日`, `2024年5月30日前`, `2024年12月前`, `2024年底前` → ISO date of
+/// the last day the deadline allows.
+fn parse_deadline(s: &str) -> Option<String> {
+    let (year, rest) = s.split_once('年')?;
+    let year: i32 = year.trim().parse().ok()?;
+    if !(1990..=2100).contains(&year) {
+        return None;
+    }
+    let rest = rest.trim();
+    if rest.starts_with('底') || rest.starts_with("末") {
+        return Some(format!("{year:04}-12-31"));
+    }
+    let (month, rest) = rest.split_once('月')?;
+    let month: u32 = month.trim().parse().ok()?;
+    if !(1..=12).contains(&month) {
+        return None;
+    }
+    let day = match rest.split_once('日') {
+        Some((d, _)) => d.trim().parse::<u32>().ok()?,
+        None if rest.trim().is_empty() || rest.trim_start().starts_with(['前', '底', '末']) => {
+            days_in_month(year, month)
+        }
+        None => return None,
+    };
+    if day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    fn q(raw: &str) -> (ValueKind, Direction, Option<Decimal>, String) {
+        let m = parse_measure(raw);
+        (m.kind, m.direction, m.value, m.unit)
+    }
+
+    fn d(s: &str) -> Option<Decimal> {
+        Some(Decimal::from_str(s).unwrap())
+    }
+
+    #[test]
+    fn quantities_from_the_samples() {
+        assert_eq!(q("≥4个"), (ValueKind::Quantity, Direction::AtLeast, d("4"), "个".into()));
+        assert_eq!(q("≧90%"), (ValueKind::Quantity, Direction::AtLeast, d("90"), "%".into()));
+        assert_eq!(q("=12月"), (ValueKind::Quantity, Direction::Equal, d("12"), "月".into()));
+        assert_eq!(q("　95%"), (ValueKind::Quantity, Direction::Equal, d("95"), "%".into()));
+        assert_eq!(q("26.89万元"), (ValueKind::Quantity, Direction::Equal, d("26.89"), "万元".into()));
+        assert_eq!(q("90%以上"), (ValueKind::Quantity, Direction::AtLeast, d("90"), "%".into()));
+        assert_eq!(q("不低于 3 场"), (ValueKind::Quantity, Direction::AtLeast, d("3"), "场".into()));
+        assert_eq!(
+            q("16家，12家获以奖代投奖励"),
+            (ValueKind::Quantity, Direction::Equal, d("16"), "家".into())
+        );
+    }
+
+    #[test]
+    fn deadlines() {
+        let m = parse_measure("2024年5月30日前");
+        assert_eq!((m.kind, m.deadline.as_str()), (ValueKind::Deadline, "2024-05-30"));
+        assert_eq!(parse_measure("2024年12月前").deadline, "2024-12-31");
+        assert_eq!(parse_measure("　2023年12月31日").deadline, "2023-12-31");
+        assert_eq!(parse_measure("2024年2月").deadline, "2024-02-29");
+    }
+
+    #[test]
+    fn not_applicable_and_qualitative() {
+        for na in ["/", " 不适用", "", "——", "\\"] {
+            assert_eq!(parse_measure(na).kind, ValueKind::NotApplicable, "{na:?}");
+        }
+        for text in ["明显", "较去年下降", "有所提升", "全年"] {
+            assert_eq!(parse_measure(text).kind, ValueKind::Qualitative, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn raw_text_is_kept() {
+        assert_eq!(parse_measure("  ≥4个 ").raw, "≥4个");
+    }
+}
