@@ -13,9 +13,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("jixiao_descriptor.bin"))
-        .compile_protos(
-            &files,
-            &[proto_root, protoc_bin_vendored::include_path()?],
-        )?;
+        .compile_protos(&files, &[proto_root, protoc_bin_vendored::include_path()?])?;
     Ok(())
 }

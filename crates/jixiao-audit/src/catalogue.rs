@@ -1,6 +1,9 @@
 use serde::Deserialize;
 
-const BUILTIN: (&str, &str) = ("cn-default.toml", include_str!("../catalogues/cn-default.toml"));
+const BUILTIN: (&str, &str) = (
+    "cn-default.toml",
+    include_str!("../catalogues/cn-default.toml"),
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,7 +87,10 @@ impl Catalogue {
         let mut ids: Vec<&str> = cat.rules.iter().map(|r| r.id.as_str()).collect();
         ids.sort_unstable();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-            return Err(err(format!("key `rules.id`: rule {} is defined twice", w[0])));
+            return Err(err(format!(
+                "key `rules.id`: rule {} is defined twice",
+                w[0]
+            )));
         }
         Ok(cat)
     }
@@ -103,7 +109,11 @@ mod tests {
     fn builtin_loads_and_duplicates_are_refused() {
         let cat = builtin_catalogue().unwrap();
         assert!(cat.rules.len() >= 4);
-        let twice = format!("{}\n{}", BUILTIN.1, &BUILTIN.1[BUILTIN.1.find("[[rules]]").unwrap()..]);
+        let twice = format!(
+            "{}\n{}",
+            BUILTIN.1,
+            &BUILTIN.1[BUILTIN.1.find("[[rules]]").unwrap()..]
+        );
         let e = Catalogue::from_toml("x.toml", &twice).unwrap_err();
         assert!(e.reason.contains("defined twice"), "{e}");
     }

@@ -141,7 +141,10 @@ fn score_over_weight(form: &Form, emit: &mut Emit) {
                     indicator_loc(i, ind, "得分", "self_score"),
                     numbers(format!("≤ {w}"), s, s - w),
                     format!("指标“{}”得分 {s} 超过分值 {w}。", ind.name),
-                    format!("Indicator \"{}\": score {s} exceeds its weight {w}.", ind.name),
+                    format!(
+                        "Indicator \"{}\": score {s} exceeds its weight {w}.",
+                        ind.name
+                    ),
                 );
             }
         }
@@ -149,14 +152,20 @@ fn score_over_weight(form: &Form, emit: &mut Emit) {
 }
 
 fn indicator_loc(i: usize, ind: &Indicator, column: &str, field: &str) -> Location {
-    loc("indicators", &ind.name, column, format!("indicators[{i}].{field}"))
+    loc(
+        "indicators",
+        &ind.name,
+        column,
+        format!("indicators[{i}].{field}"),
+    )
 }
 
 fn total_mismatch(form: &Form, emit: &mut Emit) {
     let Some(stated) = form.stated_total else {
         return;
     };
-    let scores = std::iter::once(form.funds.stated_score).chain(form.indicators.iter().map(|i| i.self_score));
+    let scores = std::iter::once(form.funds.stated_score)
+        .chain(form.indicators.iter().map(|i| i.self_score));
     let sum: Decimal = scores.flatten().sum();
     if (sum - stated).abs() > half_unit(stated) {
         emit(
@@ -177,8 +186,16 @@ fn score_inflation(form: &Form, card: &ScoreCard, rule: &RuleSpec, emit: &mut Em
         if stated - recomputed <= tolerance {
             continue;
         }
-        let location = match line.path.strip_prefix("indicators[").and_then(|r| r.strip_suffix(']')) {
-            Some(i) => match i.parse::<usize>().ok().and_then(|i| form.indicators.get(i).map(|ind| (i, ind))) {
+        let location = match line
+            .path
+            .strip_prefix("indicators[")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            Some(i) => match i
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| form.indicators.get(i).map(|ind| (i, ind)))
+            {
                 Some((i, ind)) => indicator_loc(i, ind, "得分", "self_score"),
                 None => continue,
             },
@@ -187,8 +204,14 @@ fn score_inflation(form: &Form, card: &ScoreCard, rule: &RuleSpec, emit: &mut Em
         emit(
             location,
             numbers(recomputed, stated, stated - recomputed),
-            format!("“{}”自评得分 {stated} 高于按规则计算的 {recomputed}（{}）。", line.label, line.explanation),
-            format!("\"{}\": self score {stated} is above the recomputed {recomputed} ({}).", line.label, line.explanation),
+            format!(
+                "“{}”自评得分 {stated} 高于按规则计算的 {recomputed}（{}）。",
+                line.label, line.explanation
+            ),
+            format!(
+                "\"{}\": self score {stated} is above the recomputed {recomputed} ({}).",
+                line.label, line.explanation
+            ),
         );
     }
 }
@@ -197,7 +220,7 @@ fn score_inflation(form: &Form, card: &ScoreCard, rule: &RuleSpec, emit: &mut Em
 mod tests {
     use super::*;
     use crate::catalogue::builtin_catalogue;
-    use jixiao_form::{parse_measure, FundBlock, FundRow, FormKind};
+    use jixiao_form::{parse_measure, FormKind, FundBlock, FundRow};
     use jixiao_scoring::{builtin_rulebooks, score_form};
     use std::str::FromStr;
 
@@ -264,11 +287,22 @@ mod tests {
         let f = form("100", "120.5", "120.5%");
         let rb = &builtin_rulebooks().unwrap()[0];
         let findings = audit_form(&f, &score_form(&f, "", rb), &builtin_catalogue().unwrap());
-        let x = findings.iter().find(|x| x.rule_id == "FUNDS.EXECUTED_OVER_BUDGET").unwrap();
-        assert_eq!((x.expected.as_str(), x.stated.as_str(), x.difference.as_str()), ("≤ 100", "120.5", "20.5"));
+        let x = findings
+            .iter()
+            .find(|x| x.rule_id == "FUNDS.EXECUTED_OVER_BUDGET")
+            .unwrap();
+        assert_eq!(
+            (
+                x.expected.as_str(),
+                x.stated.as_str(),
+                x.difference.as_str()
+            ),
+            ("≤ 100", "120.5", "20.5")
+        );
         assert_eq!(x.location.path, "funds.rows[0].executed");
         // Exactly at budget is not over it.
-        assert!(!rule_ids(&form("100", "100", "100%")).contains(&"FUNDS.EXECUTED_OVER_BUDGET".to_string()));
+        assert!(!rule_ids(&form("100", "100", "100%"))
+            .contains(&"FUNDS.EXECUTED_OVER_BUDGET".to_string()));
     }
 
     #[test]
@@ -276,8 +310,14 @@ mod tests {
         let mut f = form("10", "10", "100%");
         f.indicators[0].self_score = Some(d("91"));
         let ids = rule_ids(&f);
-        assert!(ids.contains(&"SCORES.SCORE_OVER_WEIGHT".to_string()), "{ids:?}");
-        assert!(ids.contains(&"SCORES.TOTAL_MISMATCH".to_string()), "{ids:?}");
+        assert!(
+            ids.contains(&"SCORES.SCORE_OVER_WEIGHT".to_string()),
+            "{ids:?}"
+        );
+        assert!(
+            ids.contains(&"SCORES.TOTAL_MISMATCH".to_string()),
+            "{ids:?}"
+        );
         // A total written with fewer places is not a mismatch when it rounds right.
         let mut g = form("10", "10", "100%");
         g.indicators[0].weight = Some(d("89.6"));
@@ -294,7 +334,10 @@ mod tests {
         f.indicators[0].actual = parse_measure("3个");
         let rb = &builtin_rulebooks().unwrap()[0];
         let findings = audit_form(&f, &score_form(&f, "", rb), &builtin_catalogue().unwrap());
-        let x = findings.iter().find(|x| x.rule_id == "SCORES.INFLATED").unwrap();
+        let x = findings
+            .iter()
+            .find(|x| x.rule_id == "SCORES.INFLATED")
+            .unwrap();
         assert_eq!((x.expected.as_str(), x.stated.as_str()), ("67.50", "90"));
     }
 }

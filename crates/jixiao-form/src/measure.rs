@@ -63,7 +63,9 @@ pub fn parse_measure(raw: &str) -> Measure {
     let unit: String = after
         .trim_start()
         .chars()
-        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | ';' | '；' | '。' | '(' | '（'))
+        .take_while(|c| {
+            !c.is_whitespace() && !matches!(c, ',' | '，' | '、' | ';' | '；' | '。' | '(' | '（')
+        })
         .collect();
     let unit = match DIRECTION_SUFFIXES
         .iter()
@@ -159,13 +161,39 @@ mod tests {
 
     #[test]
     fn quantities_from_the_samples() {
-        assert_eq!(q("≥4个"), (ValueKind::Quantity, Direction::AtLeast, d("4"), "个".into()));
-        assert_eq!(q("≧90%"), (ValueKind::Quantity, Direction::AtLeast, d("90"), "%".into()));
-        assert_eq!(q("=12月"), (ValueKind::Quantity, Direction::Equal, d("12"), "月".into()));
-        assert_eq!(q("　95%"), (ValueKind::Quantity, Direction::Equal, d("95"), "%".into()));
-        assert_eq!(q("26.89万元"), (ValueKind::Quantity, Direction::Equal, d("26.89"), "万元".into()));
-        assert_eq!(q("90%以上"), (ValueKind::Quantity, Direction::AtLeast, d("90"), "%".into()));
-        assert_eq!(q("不低于 3 场"), (ValueKind::Quantity, Direction::AtLeast, d("3"), "场".into()));
+        assert_eq!(
+            q("≥4个"),
+            (ValueKind::Quantity, Direction::AtLeast, d("4"), "个".into())
+        );
+        assert_eq!(
+            q("≧90%"),
+            (ValueKind::Quantity, Direction::AtLeast, d("90"), "%".into())
+        );
+        assert_eq!(
+            q("=12月"),
+            (ValueKind::Quantity, Direction::Equal, d("12"), "月".into())
+        );
+        assert_eq!(
+            q("　95%"),
+            (ValueKind::Quantity, Direction::Equal, d("95"), "%".into())
+        );
+        assert_eq!(
+            q("26.89万元"),
+            (
+                ValueKind::Quantity,
+                Direction::Equal,
+                d("26.89"),
+                "万元".into()
+            )
+        );
+        assert_eq!(
+            q("90%以上"),
+            (ValueKind::Quantity, Direction::AtLeast, d("90"), "%".into())
+        );
+        assert_eq!(
+            q("不低于 3 场"),
+            (ValueKind::Quantity, Direction::AtLeast, d("3"), "场".into())
+        );
         assert_eq!(
             q("16家，12家获以奖代投奖励"),
             (ValueKind::Quantity, Direction::Equal, d("16"), "家".into())
@@ -175,7 +203,10 @@ mod tests {
     #[test]
     fn deadlines() {
         let m = parse_measure("2024年5月30日前");
-        assert_eq!((m.kind, m.deadline.as_str()), (ValueKind::Deadline, "2024-05-30"));
+        assert_eq!(
+            (m.kind, m.deadline.as_str()),
+            (ValueKind::Deadline, "2024-05-30")
+        );
         assert_eq!(parse_measure("2024年12月前").deadline, "2024-12-31");
         assert_eq!(parse_measure("　2023年12月31日").deadline, "2023-12-31");
         assert_eq!(parse_measure("2024年2月").deadline, "2024-02-29");

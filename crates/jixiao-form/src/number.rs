@@ -94,7 +94,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_number() {
-        for bad in ["", "  ", "abc", "1.2.3", "12,34", "1,2345", ".5", "5.", "10%", "1e5"] {
+        for bad in [
+            "", "  ", "abc", "1.2.3", "12,34", "1,2345", ".5", "5.", "10%", "1e5",
+        ] {
             assert!(parse_decimal(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -34,7 +34,10 @@ pub fn validate(form: &Form) -> Vec<Violation> {
     if !(2000..=2100).contains(&form.fiscal_year) {
         v.push(Violation::new(
             "form.fiscal_year",
-            format!("must be a year between 2000 and 2100, got {}", form.fiscal_year),
+            format!(
+                "must be a year between 2000 and 2100, got {}",
+                form.fiscal_year
+            ),
         ));
     }
     if form.units.primary().is_empty() {
@@ -44,7 +47,10 @@ pub fn validate(form: &Form) -> Vec<Violation> {
         ));
     }
     if form.kind == FormKind::Project && form.project_name.trim().is_empty() {
-        v.push(Violation::new("form.project_name", "is required on a project form (项目支出名称)"));
+        v.push(Violation::new(
+            "form.project_name",
+            "is required on a project form (项目支出名称)",
+        ));
     }
     for (i, row) in form.funds.rows.iter().enumerate() {
         for (column, amount) in [
@@ -63,7 +69,10 @@ pub fn validate(form: &Form) -> Vec<Violation> {
     let mut points = |field: String, value: Option<Decimal>| {
         if let Some(x) = value {
             if x < Decimal::ZERO || x > HUNDRED {
-                v.push(Violation::new(field, format!("must be between 0 and 100, got {x}")));
+                v.push(Violation::new(
+                    field,
+                    format!("must be between 0 and 100, got {x}"),
+                ));
             }
         }
     };

@@ -20,8 +20,12 @@ pub fn score_form(form: &Form, input_digest: &str, rulebook: &Rulebook) -> Score
                 .map(|(i, ind)| indicator_line(i, ind)),
         );
     }
-    let recomputed_total = (!lines.is_empty())
-        .then(|| lines.iter().filter_map(|l| l.recomputed_score).sum::<Decimal>());
+    let recomputed_total = (!lines.is_empty()).then(|| {
+        lines
+            .iter()
+            .filter_map(|l| l.recomputed_score)
+            .sum::<Decimal>()
+    });
     ScoreCard {
         rulebook_id: rulebook.id.clone(),
         rulebook_version: rulebook.version.clone(),
@@ -135,7 +139,8 @@ fn indicator_line(i: usize, ind: &Indicator) -> ScoreLine {
         return line;
     }
     line.rule = "quantity_at_least".into();
-    let (Some(target), Some(actual)) = (t.value, a.value.filter(|_| a.kind == ValueKind::Quantity)) else {
+    let (Some(target), Some(actual)) = (t.value, a.value.filter(|_| a.kind == ValueKind::Quantity))
+    else {
         line.status = LineStatus::Unverifiable;
         line.explanation = format!(
             "actual {:?} cannot be compared with target {:?}; self score kept",
@@ -167,7 +172,10 @@ fn indicator_line(i: usize, ind: &Indicator) -> ScoreLine {
     } else {
         let score = round2(weight * actual / target);
         line.recomputed_score = Some(score);
-        line.explanation = format!("{actual}{u} / {target}{u} × {weight} = {score:.2}", u = t.unit);
+        line.explanation = format!(
+            "{actual}{u} / {target}{u} × {weight} = {score:.2}",
+            u = t.unit
+        );
     }
     line
 }
@@ -231,7 +239,10 @@ mod tests {
         // 124.51 / 139.98 = 88.95 %; 10 × 0.8895 = 8.89. 7家 of 10家 at weight 8 = 5.60.
         let f = form(
             ("139.98", "124.51"),
-            vec![indicator("≥10家", "7家", "8", "8"), indicator("≥4个", "4", "10", "10")],
+            vec![
+                indicator("≥10家", "7家", "8", "8"),
+                indicator("≥4个", "4", "10", "10"),
+            ],
         );
         let card = score_form(&f, "digest", rb);
         assert_eq!(card.lines[0].recomputed_score, Some(d("8.89")));
@@ -256,7 +267,10 @@ mod tests {
         let rb = &builtin_rulebooks().unwrap()[0];
         let f = form(
             ("10", "10"),
-            vec![indicator("明显", "明显", "5", "5"), indicator("/", "/", "0", "0")],
+            vec![
+                indicator("明显", "明显", "5", "5"),
+                indicator("/", "/", "0", "0"),
+            ],
         );
         let card = score_form(&f, "", rb);
         assert_eq!(card.lines[1].status, LineStatus::SelfScoreKept);
@@ -269,7 +283,11 @@ mod tests {
     #[test]
     fn text_actual_is_unverifiable() {
         let rb = &builtin_rulebooks().unwrap()[0];
-        let card = score_form(&form(("10", "10"), vec![indicator("≥360天", "全年", "20", "20")]), "", rb);
+        let card = score_form(
+            &form(("10", "10"), vec![indicator("≥360天", "全年", "20", "20")]),
+            "",
+            rb,
+        );
         assert_eq!(card.lines[1].status, LineStatus::Unverifiable);
         assert_eq!(card.lines[1].recomputed_score, Some(d("20")));
     }

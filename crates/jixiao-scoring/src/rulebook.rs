@@ -84,7 +84,9 @@ impl Rulebook {
             return Err(err("key `grades`: at least one grade is required".into()));
         }
         if rb.grades.windows(2).any(|w| w[0].min <= w[1].min) {
-            return Err(err("key `grades`: `min` must strictly decrease, highest grade first".into()));
+            return Err(err(
+                "key `grades`: `min` must strictly decrease, highest grade first".into(),
+            ));
         }
         rb.digest = hex::encode(Sha256::digest(text.as_bytes()));
         Ok(rb)
@@ -126,7 +128,8 @@ mod tests {
 
     #[test]
     fn invalid_rulebook_names_file_key_and_reason() {
-        let text = include_str!("../rulebooks/cn-national-default.toml").replace("weight = \"10\"", "weight = \"110\"");
+        let text = include_str!("../rulebooks/cn-national-default.toml")
+            .replace("weight = \"10\"", "weight = \"110\"");
         let e = Rulebook::from_toml("bad.toml", &text).unwrap_err();
         assert_eq!(e.file, "bad.toml");
         assert!(e.reason.contains("execution.weight"), "{e}");

@@ -1,0 +1,576 @@
+//! Wire ⇄ domain. Decimal strings are parsed here, and every field that cannot
+//! be parsed becomes a violation naming its wire path.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jixiao_audit as audit;
+use jixiao_form as form;
+use jixiao_form::{parse_decimal, parse_measure, Violation};
+use jixiao_scoring as scoring;
+use rust_decimal::Decimal;
+
+use crate::v1;
+
+/// Collects violations while reading a wire form.
+struct Reader {
+    violations: Vec<Violation>,
+}
+
+impl Reader {
+    /// An optional decimal: empty is `None`, anything else must parse.
+    /// Normalised (`26.890` → `26.89`) so equal amounts digest equally.
+    fn decimal(&mut self, field: impl FnOnce() -> String, text: &str) -> Option<Decimal> {
+        if text.trim().is_empty() {
+            return None;
+        }
+        match parse_decimal(text) {
+            Ok(d) => Some(d.normalize()),
+            Err(reason) => {
+                self.violations.push(Violation::new(
+                    field(),
+                    format!("{reason}: expected a decimal such as 418.85, got {text:?}"),
+                ));
+                None
+            }
+        }
+    }
+
+    fn measure(&mut self, field: &str, m: Option<&v1::Measure>) -> form::Measure {
+        let Some(m) = m else {
+            return parse_measure("");
+        };
+        // Clients may send only the raw text; the server reads it the same way the parsers do.
+        if m.kind == v1::ValueKind::Unspecified as i32 {
+            return parse_measure(&m.raw);
+        }
+        let kind = match v1::ValueKind::try_from(m.kind) {
+            Ok(k) => value_kind_from_proto(k),
+            Err(_) => {
+                self.violations.push(Violation::new(
+                    format!("{field}.kind"),
+                    format!("unknown value kind {}", m.kind),
+                ));
+                form::ValueKind::Unspecified
+            }
+        };
+        let direction = match v1::Direction::try_from(m.direction) {
+            Ok(d) => direction_from_proto(d),
+            Err(_) => {
+                self.violations.push(Violation::new(
+                    format!("{field}.direction"),
+                    format!("unknown direction {}", m.direction),
+                ));
+                form::Direction::Unspecified
+            }
+        };
+        let value = self.decimal(|| format!("{field}.value"), &m.value);
+        if kind == form::ValueKind::Quantity && value.is_none() {
+            self.violations.push(Violation::new(
+                format!("{field}.value"),
+                "is required when kind is VALUE_KIND_QUANTITY",
+            ));
+        }
+        form::Measure {
+            raw: m.raw.trim().to_string(),
+            kind,
+            direction,
+            value,
+            unit: m.unit.trim().to_string(),
+            deadline: m.deadline.trim().to_string(),
+        }
+    }
+}
+
+/// Reads a wire form into the domain model. Semantic checks are
+/// [`jixiao_form::validate`]'s; this only reports what cannot be read.
+pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
+    let mut r = Reader {
+        violations: Vec::new(),
+    };
+    let kind = match v1::FormKind::try_from(p.kind) {
+        Ok(v1::FormKind::Project) => form::FormKind::Project,
+        Ok(v1::FormKind::Department) => form::FormKind::Department,
+        Ok(v1::FormKind::DepartmentBasicData) => form::FormKind::DepartmentBasicData,
+        Ok(v1::FormKind::Unspecified) => form::FormKind::Unspecified,
+        Err(_) => {
+            r.violations.push(Violation::new(
+                "form.kind",
+                format!("unknown form kind {}", p.kind),
+            ));
+            form::FormKind::Unspecified
+        }
+    };
+    let units = p.units.clone().unwrap_or_default();
+    let funds = p.funds.clone().unwrap_or_default();
+    let rows = funds
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let field = |c: &str| format!("form.funds.rows[{i}].{c}");
+            let source = v1::FundSource::try_from(row.source).unwrap_or_else(|_| {
+                r.violations.push(Violation::new(
+                    field("source"),
+                    format!("unknown fund source {}", row.source),
+                ));
+                v1::FundSource::Unspecified
+            });
+            form::FundRow {
+                source: fund_source_from_proto(source),
+                label: row.label.trim().to_string(),
+                initial_budget: r.decimal(|| field("initial_budget"), &row.initial_budget),
+                full_year_budget: r.decimal(|| field("full_year_budget"), &row.full_year_budget),
+                executed: r.decimal(|| field("executed"), &row.executed),
+            }
+        })
+        .collect();
+    let funds = form::FundBlock {
+        rows,
+        weight: r.decimal(|| "form.funds.weight".into(), &funds.weight),
+        stated_execution_rate: funds.stated_execution_rate.trim().to_string(),
+        stated_score: r.decimal(|| "form.funds.stated_score".into(), &funds.stated_score),
+    };
+    let indicators = p
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(i, ind)| form::Indicator {
+            level1: ind.level1.trim().to_string(),
+            level2: ind.level2.trim().to_string(),
+            name: ind.name.trim().to_string(),
+            target: r.measure(&format!("form.indicators[{i}].target"), ind.target.as_ref()),
+            actual: r.measure(&format!("form.indicators[{i}].actual"), ind.actual.as_ref()),
+            weight: r.decimal(|| format!("form.indicators[{i}].weight"), &ind.weight),
+            self_score: r.decimal(
+                || format!("form.indicators[{i}].self_score"),
+                &ind.self_score,
+            ),
+            deviation_reason: ind.deviation_reason.trim().to_string(),
+        })
+        .collect();
+    let section_weights = p
+        .section_weights
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let weight = r.decimal(|| format!("form.section_weights[{i}].weight"), &s.weight);
+            if weight.is_none() && !s.weight.trim().is_empty() {
+                return None;
+            }
+            Some(form::SectionWeight {
+                level1: s.level1.trim().to_string(),
+                weight: weight.unwrap_or_default(),
+            })
+        })
+        .collect();
+    let stated_total = r.decimal(|| "form.stated_total".into(), &p.stated_total);
+    let filer = p.filer.clone().unwrap_or_default();
+    let basic = p.basic_data.clone().unwrap_or_default();
+    let f = form::Form {
+        kind,
+        project_name: p.project_name.trim().to_string(),
+        units: form::Units {
+            budget_unit: units.budget_unit.trim().to_string(),
+            competent_department: units.competent_department.trim().to_string(),
+            implementing_unit: units.implementing_unit.trim().to_string(),
+            region: units.region.trim().to_string(),
+        },
+        fiscal_year: p.fiscal_year,
+        funds,
+        goals: p
+            .goals
+            .iter()
+            .map(|g| form::Goal {
+                expected: g.expected.trim().to_string(),
+                actual: g.actual.trim().to_string(),
+            })
+            .collect(),
+        indicators,
+        section_weights,
+        stated_total,
+        filer: form::Filer {
+            name: filer.name.trim().to_string(),
+            date: filer.date.trim().to_string(),
+            phone: filer.phone.trim().to_string(),
+        },
+        narrative: p.narrative.clone(),
+        basic_data: form::BasicData {
+            column_labels: basic.column_labels,
+            rows: basic
+                .rows
+                .into_iter()
+                .map(|row| form::BasicDataRow {
+                    label: row.label,
+                    values: row.values,
+                })
+                .collect(),
+        },
+    };
+    if r.violations.is_empty() {
+        Ok(f)
+    } else {
+        Err(r.violations)
+    }
+}
+
+fn text(d: Option<Decimal>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// The domain form on the wire, with every measure's interpretation filled in.
+pub fn form_to_proto(f: &form::Form) -> v1::Form {
+    let measure = |m: &form::Measure| v1::Measure {
+        raw: m.raw.clone(),
+        kind: value_kind_to_proto(m.kind) as i32,
+        direction: direction_to_proto(m.direction) as i32,
+        value: text(m.value),
+        unit: m.unit.clone(),
+        deadline: m.deadline.clone(),
+    };
+    v1::Form {
+        kind: match f.kind {
+            form::FormKind::Unspecified => v1::FormKind::Unspecified,
+            form::FormKind::Project => v1::FormKind::Project,
+            form::FormKind::Department => v1::FormKind::Department,
+            form::FormKind::DepartmentBasicData => v1::FormKind::DepartmentBasicData,
+        } as i32,
+        project_name: f.project_name.clone(),
+        units: Some(v1::Units {
+            budget_unit: f.units.budget_unit.clone(),
+            competent_department: f.units.competent_department.clone(),
+            implementing_unit: f.units.implementing_unit.clone(),
+            region: f.units.region.clone(),
+        }),
+        fiscal_year: f.fiscal_year,
+        funds: Some(v1::FundBlock {
+            rows: f
+                .funds
+                .rows
+                .iter()
+                .map(|r| v1::FundRow {
+                    source: fund_source_to_proto(r.source) as i32,
+                    label: r.label.clone(),
+                    initial_budget: text(r.initial_budget),
+                    full_year_budget: text(r.full_year_budget),
+                    executed: text(r.executed),
+                })
+                .collect(),
+            weight: text(f.funds.weight),
+            stated_execution_rate: f.funds.stated_execution_rate.clone(),
+            stated_score: text(f.funds.stated_score),
+        }),
+        goals: f
+            .goals
+            .iter()
+            .map(|g| v1::Goal {
+                expected: g.expected.clone(),
+                actual: g.actual.clone(),
+            })
+            .collect(),
+        indicators: f
+            .indicators
+            .iter()
+            .map(|i| v1::Indicator {
+                level1: i.level1.clone(),
+                level2: i.level2.clone(),
+                name: i.name.clone(),
+                target: Some(measure(&i.target)),
+                actual: Some(measure(&i.actual)),
+                weight: text(i.weight),
+                self_score: text(i.self_score),
+                deviation_reason: i.deviation_reason.clone(),
+            })
+            .collect(),
+        section_weights: f
+            .section_weights
+            .iter()
+            .map(|s| v1::SectionWeight {
+                level1: s.level1.clone(),
+                weight: s.weight.to_string(),
+            })
+            .collect(),
+        stated_total: text(f.stated_total),
+        filer: Some(v1::Filer {
+            name: f.filer.name.clone(),
+            date: f.filer.date.clone(),
+            phone: f.filer.phone.clone(),
+        }),
+        narrative: f.narrative.clone(),
+        basic_data: Some(v1::BasicData {
+            column_labels: f.basic_data.column_labels.clone(),
+            rows: f
+                .basic_data
+                .rows
+                .iter()
+                .map(|r| v1::BasicDataRow {
+                    label: r.label.clone(),
+                    values: r.values.clone(),
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn fund_source_from_proto(s: v1::FundSource) -> form::FundSource {
+    match s {
+        v1::FundSource::Unspecified => form::FundSource::Unspecified,
+        v1::FundSource::Total => form::FundSource::Total,
+        v1::FundSource::CurrentAppropriation => form::FundSource::CurrentAppropriation,
+        v1::FundSource::PriorYearCarryover => form::FundSource::PriorYearCarryover,
+        v1::FundSource::Other => form::FundSource::Other,
+        v1::FundSource::BasicExpenditure => form::FundSource::BasicExpenditure,
+        v1::FundSource::ProjectExpenditure => form::FundSource::ProjectExpenditure,
+    }
+}
+
+fn fund_source_to_proto(s: form::FundSource) -> v1::FundSource {
+    match s {
+        form::FundSource::Unspecified => v1::FundSource::Unspecified,
+        form::FundSource::Total => v1::FundSource::Total,
+        form::FundSource::CurrentAppropriation => v1::FundSource::CurrentAppropriation,
+        form::FundSource::PriorYearCarryover => v1::FundSource::PriorYearCarryover,
+        form::FundSource::Other => v1::FundSource::Other,
+        form::FundSource::BasicExpenditure => v1::FundSource::BasicExpenditure,
+        form::FundSource::ProjectExpenditure => v1::FundSource::ProjectExpenditure,
+    }
+}
+
+fn value_kind_from_proto(k: v1::ValueKind) -> form::ValueKind {
+    match k {
+        v1::ValueKind::Unspecified => form::ValueKind::Unspecified,
+        v1::ValueKind::Quantity => form::ValueKind::Quantity,
+        v1::ValueKind::Deadline => form::ValueKind::Deadline,
+        v1::ValueKind::Qualitative => form::ValueKind::Qualitative,
+        v1::ValueKind::NotApplicable => form::ValueKind::NotApplicable,
+    }
+}
+
+fn value_kind_to_proto(k: form::ValueKind) -> v1::ValueKind {
+    match k {
+        form::ValueKind::Unspecified => v1::ValueKind::Unspecified,
+        form::ValueKind::Quantity => v1::ValueKind::Quantity,
+        form::ValueKind::Deadline => v1::ValueKind::Deadline,
+        form::ValueKind::Qualitative => v1::ValueKind::Qualitative,
+        form::ValueKind::NotApplicable => v1::ValueKind::NotApplicable,
+    }
+}
+
+fn direction_from_proto(d: v1::Direction) -> form::Direction {
+    match d {
+        v1::Direction::Unspecified => form::Direction::Unspecified,
+        v1::Direction::AtLeast => form::Direction::AtLeast,
+        v1::Direction::AtMost => form::Direction::AtMost,
+        v1::Direction::Equal => form::Direction::Equal,
+        v1::Direction::MoreThan => form::Direction::MoreThan,
+        v1::Direction::LessThan => form::Direction::LessThan,
+        v1::Direction::About => form::Direction::About,
+    }
+}
+
+fn direction_to_proto(d: form::Direction) -> v1::Direction {
+    match d {
+        form::Direction::Unspecified => v1::Direction::Unspecified,
+        form::Direction::AtLeast => v1::Direction::AtLeast,
+        form::Direction::AtMost => v1::Direction::AtMost,
+        form::Direction::Equal => v1::Direction::Equal,
+        form::Direction::MoreThan => v1::Direction::MoreThan,
+        form::Direction::LessThan => v1::Direction::LessThan,
+        form::Direction::About => v1::Direction::About,
+    }
+}
+
+/// Milliseconds since the Unix epoch as a wire timestamp.
+pub fn timestamp(millis: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: millis.div_euclid(1000),
+        nanos: (millis.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// A domain scorecard on the wire. `id`, `submission_id` and `computed_at` are the caller's.
+pub fn scorecard_to_proto(c: &scoring::ScoreCard) -> v1::ScoreCard {
+    v1::ScoreCard {
+        rulebook_id: c.rulebook_id.clone(),
+        rulebook_version: c.rulebook_version.clone(),
+        rulebook_digest: c.rulebook_digest.clone(),
+        input_digest: c.input_digest.clone(),
+        engine_version: c.engine_version.clone(),
+        lines: c
+            .lines
+            .iter()
+            .map(|l| v1::ScoreLine {
+                path: l.path.clone(),
+                label: l.label.clone(),
+                weight: text(l.weight),
+                stated_score: text(l.stated_score),
+                recomputed_score: text(l.recomputed_score),
+                status: match l.status {
+                    scoring::LineStatus::Scored => v1::LineStatus::Scored,
+                    scoring::LineStatus::SelfScoreKept => v1::LineStatus::SelfScoreKept,
+                    scoring::LineStatus::NotApplicable => v1::LineStatus::NotApplicable,
+                    scoring::LineStatus::Unverifiable => v1::LineStatus::Unverifiable,
+                } as i32,
+                explanation: l.explanation.clone(),
+                rule: l.rule.clone(),
+            })
+            .collect(),
+        stated_total: text(c.stated_total),
+        recomputed_total: text(c.recomputed_total),
+        grade: c.grade.clone(),
+        ..Default::default()
+    }
+}
+
+/// A wire scorecard back in the domain (for audit requests that carry one).
+pub fn scorecard_from_proto(p: &v1::ScoreCard) -> Result<scoring::ScoreCard, Vec<Violation>> {
+    let mut r = Reader {
+        violations: Vec::new(),
+    };
+    let lines = p
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let field = |c: &str| format!("scorecard.lines[{i}].{c}");
+            scoring::ScoreLine {
+                path: l.path.clone(),
+                label: l.label.clone(),
+                weight: r.decimal(|| field("weight"), &l.weight),
+                stated_score: r.decimal(|| field("stated_score"), &l.stated_score),
+                recomputed_score: r.decimal(|| field("recomputed_score"), &l.recomputed_score),
+                status: match v1::LineStatus::try_from(l.status) {
+                    Ok(v1::LineStatus::Scored) => scoring::LineStatus::Scored,
+                    Ok(v1::LineStatus::NotApplicable) => scoring::LineStatus::NotApplicable,
+                    Ok(v1::LineStatus::Unverifiable) => scoring::LineStatus::Unverifiable,
+                    _ => scoring::LineStatus::SelfScoreKept,
+                },
+                explanation: l.explanation.clone(),
+                rule: l.rule.clone(),
+            }
+        })
+        .collect();
+    let card = scoring::ScoreCard {
+        rulebook_id: p.rulebook_id.clone(),
+        rulebook_version: p.rulebook_version.clone(),
+        rulebook_digest: p.rulebook_digest.clone(),
+        input_digest: p.input_digest.clone(),
+        engine_version: p.engine_version.clone(),
+        lines,
+        stated_total: r.decimal(|| "scorecard.stated_total".into(), &p.stated_total),
+        recomputed_total: r.decimal(|| "scorecard.recomputed_total".into(), &p.recomputed_total),
+        grade: p.grade.clone(),
+    };
+    if r.violations.is_empty() {
+        Ok(card)
+    } else {
+        Err(r.violations)
+    }
+}
+
+pub fn severity_to_proto(s: audit::Severity) -> v1::Severity {
+    match s {
+        audit::Severity::Info => v1::Severity::Info,
+        audit::Severity::Warning => v1::Severity::Warning,
+        audit::Severity::Error => v1::Severity::Error,
+    }
+}
+
+/// A domain finding on the wire. `id` and `submission_id` are the caller's.
+pub fn finding_to_proto(f: &audit::Finding) -> v1::Finding {
+    v1::Finding {
+        rule_id: f.rule_id.clone(),
+        rule_version: f.rule_version.clone(),
+        severity: severity_to_proto(f.severity) as i32,
+        location: Some(v1::Location {
+            section: f.location.section.clone(),
+            row: f.location.row.clone(),
+            column: f.location.column.clone(),
+            path: f.location.path.clone(),
+        }),
+        expected: f.expected.clone(),
+        stated: f.stated.clone(),
+        difference: f.difference.clone(),
+        message_zh: f.message_zh.clone(),
+        message_en: f.message_en.clone(),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_the_form_and_normalises_amounts() {
+        let wire = v1::Form {
+            kind: v1::FormKind::Project as i32,
+            project_name: " 行政运行（其他）经费 ".into(),
+            fiscal_year: 2024,
+            funds: Some(v1::FundBlock {
+                rows: vec![v1::FundRow {
+                    source: v1::FundSource::Total as i32,
+                    label: "年度资金总额".into(),
+                    initial_budget: "433.320".into(),
+                    full_year_budget: "418.85".into(),
+                    executed: "418.85".into(),
+                }],
+                weight: "10".into(),
+                stated_execution_rate: "100%".into(),
+                stated_score: "10".into(),
+            }),
+            indicators: vec![v1::Indicator {
+                name: "可供正常使用的会议室数量".into(),
+                target: Some(v1::Measure {
+                    raw: "≥4个".into(),
+                    ..Default::default()
+                }),
+                weight: "10".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let f = form_from_proto(&wire).unwrap();
+        assert_eq!(f.project_name, "行政运行（其他）经费");
+        assert_eq!(f.funds.rows[0].initial_budget, Some(Decimal::new(43332, 2)));
+        assert_eq!(f.indicators[0].target.value, Some(Decimal::from(4)));
+        let back = form_to_proto(&f);
+        assert_eq!(
+            back.funds.as_ref().unwrap().rows[0].initial_budget,
+            "433.32"
+        );
+        assert_eq!(
+            back.indicators[0].target.as_ref().unwrap().kind,
+            v1::ValueKind::Quantity as i32
+        );
+        assert_eq!(form_from_proto(&back).unwrap(), f);
+    }
+
+    #[test]
+    fn unreadable_decimals_are_named() {
+        let wire = v1::Form {
+            funds: Some(v1::FundBlock {
+                rows: vec![v1::FundRow {
+                    executed: "四百".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            stated_total: "1OO".into(),
+            ..Default::default()
+        };
+        let fields: Vec<_> = form_from_proto(&wire)
+            .unwrap_err()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["form.funds.rows[0].executed", "form.stated_total"]);
+    }
+}

@@ -1,0 +1,57 @@
+//! The scoring job queue and the event signal. Small traits shaped after Redis
+//! Streams (enqueue, read a batch as a consumer, ack, reclaim idle deliveries)
+//! with in-process implementations for the embedded default.
+
+mod events;
+mod in_process;
+
+pub use events::{EventBus, InProcessEvents};
+pub use in_process::InProcessQueue;
+
+use std::time::Duration;
+
+/// Score one submission with one rulebook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub submission_id: String,
+    pub rulebook_id: String,
+}
+
+/// A job handed to a consumer; it stays pending until acked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: u64,
+    pub job: Job,
+    /// 1 on the first delivery.
+    pub deliveries: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// At-least-once job delivery. A consumer acks a delivery only after its result
+/// is committed; unacked deliveries idle past a bound are reclaimed.
+#[async_trait::async_trait]
+pub trait JobQueue: Send + Sync + 'static {
+    async fn enqueue(&self, jobs: Vec<Job>) -> Result<(), QueueError>;
+    /// Up to `max` deliveries for `consumer`, waiting at most `wait` for the first.
+    async fn next_batch(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>, QueueError>;
+    async fn ack(&self, ids: &[u64]) -> Result<(), QueueError>;
+    /// Takes over deliveries unacked for at least `min_idle`.
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<Delivery>, QueueError>;
+    /// Jobs waiting plus deliveries pending.
+    async fn depth(&self) -> Result<(usize, usize), QueueError>;
+}

@@ -1,0 +1,135 @@
+//! Every error a service returns passes through [`ApiError`], and only
+//! `From<ApiError> for tonic::Status` decides the code. Internal details are
+//! logged here and never sent to the client.
+
+use jixiao_form::Violation;
+use jixiao_queue::QueueError;
+use jixiao_store::{StoreError, StoreErrorKind};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// Bad input: each violation names a field and the reason.
+    InvalidArgument {
+        message: String,
+        violations: Vec<Violation>,
+    },
+    NotFound(String),
+    /// A backend (database, queue) cannot be reached; the client may retry.
+    Unavailable(String),
+    /// A bug or an unexpected backend answer.
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(violations: Vec<Violation>) -> Self {
+        let message = match violations.as_slice() {
+            [one] => format!("{}: {}", one.field, one.description),
+            many => format!(
+                "{} invalid fields: {}",
+                many.len(),
+                many.iter()
+                    .map(|v| v.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        ApiError::InvalidArgument {
+            message,
+            violations,
+        }
+    }
+
+    pub fn invalid_field(field: &str, description: impl Into<String>) -> Self {
+        Self::invalid(vec![Violation::new(field, description)])
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::NotFound(what.into())
+    }
+
+    /// The status code name, as used in per-item batch results.
+    pub fn code(&self) -> Code {
+        match self {
+            ApiError::InvalidArgument { .. } => Code::InvalidArgument,
+            ApiError::NotFound(_) => Code::NotFound,
+            ApiError::Unavailable(_) => Code::Unavailable,
+            ApiError::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Status {
+        match e {
+            ApiError::InvalidArgument {
+                message,
+                violations,
+            } => {
+                let mut details = ErrorDetails::new();
+                for v in &violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                Status::with_error_details(Code::InvalidArgument, message, details)
+            }
+            ApiError::NotFound(what) => Status::not_found(what),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(%detail, "backend unavailable");
+                Status::unavailable("a backend is unavailable; retry later")
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e.kind {
+            StoreErrorKind::Unavailable => ApiError::Unavailable(e.message),
+            StoreErrorKind::Internal => ApiError::Internal(e.message),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        match e {
+            QueueError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+/// A status from another service passes through with its code; only a
+/// transport failure becomes UNAVAILABLE.
+pub fn from_peer(service: &str, s: Status) -> ApiError {
+    match s.code() {
+        Code::NotFound => ApiError::NotFound(s.message().to_string()),
+        Code::Unavailable => ApiError::Unavailable(format!("{service}: {}", s.message())),
+        _ => ApiError::Internal(format!("{service}: {s}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_bad_request_details() {
+        let status: Status = ApiError::invalid_field("form.fiscal_year", "must be a year").into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "form.fiscal_year: must be a year");
+        let br = status.get_details_bad_request().unwrap();
+        assert_eq!(br.field_violations[0].field, "form.fiscal_year");
+    }
+
+    #[test]
+    fn internal_details_are_not_sent() {
+        let status: Status = ApiError::Internal("password=hunter2".into()).into();
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("hunter2"));
+    }
+}

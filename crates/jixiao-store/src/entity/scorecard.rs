@@ -1,0 +1,25 @@
+//! `scorecards` — owned by scoring. At most one per (submission, rulebook, version).
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "scorecards")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    #[sea_orm(unique)]
+    pub id: String,
+    pub submission_id: String,
+    pub rulebook_id: String,
+    pub rulebook_version: String,
+    pub input_digest: String,
+    pub recomputed_total: String,
+    pub grade: String,
+    /// Protobuf-encoded `jixiao.v1.ScoreCard`.
+    pub card: Vec<u8>,
+    pub computed_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,20 @@
+//! `scoring_jobs` — written by intake in the submission's transaction (the
+//! outbox), completed by scoring in the scorecard's transaction.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "scoring_jobs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    pub submission_id: String,
+    pub rulebook_id: String,
+    /// queued | done.
+    pub state: String,
+    pub enqueued_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

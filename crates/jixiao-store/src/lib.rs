@@ -1,0 +1,11 @@
+//! Storage behind sea-orm: SQLite by default, PostgreSQL at scale, one schema.
+//! Each service writes only its own tables through the methods here; a state
+//! change and the event that announces it commit in one transaction.
+
+pub mod entity;
+mod error;
+mod migration;
+mod repo;
+
+pub use error::{StoreError, StoreErrorKind};
+pub use repo::*;

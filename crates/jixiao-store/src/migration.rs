@@ -1,0 +1,280 @@
+//! Schema migrations: the same code creates the schema on SQLite and PostgreSQL.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(Init)]
+    }
+}
+
+struct Init;
+
+impl MigrationName for Init {
+    fn name(&self) -> &str {
+        "m20261122_000001_init"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Submissions {
+    Table,
+    Seq,
+    Id,
+    Tenant,
+    ContentDigest,
+    Kind,
+    BudgetUnit,
+    CompetentDepartment,
+    ImplementingUnit,
+    ProjectName,
+    FiscalYear,
+    Status,
+    Form,
+    ReceivedAt,
+}
+
+#[derive(DeriveIden)]
+enum ScoringJobs {
+    Table,
+    Seq,
+    SubmissionId,
+    RulebookId,
+    State,
+    EnqueuedAt,
+}
+
+#[derive(DeriveIden)]
+enum Scorecards {
+    Table,
+    Seq,
+    Id,
+    SubmissionId,
+    RulebookId,
+    RulebookVersion,
+    InputDigest,
+    RecomputedTotal,
+    Grade,
+    Card,
+    ComputedAt,
+}
+
+#[derive(DeriveIden)]
+enum Findings {
+    Table,
+    Seq,
+    SubmissionId,
+    RuleId,
+    Severity,
+    Finding,
+}
+
+#[derive(DeriveIden)]
+enum Events {
+    Table,
+    Seq,
+    EventType,
+    SubmissionId,
+    Tenant,
+    BudgetUnit,
+    FiscalYear,
+    At,
+    Detail,
+}
+
+fn seq<T: IntoIden>(col: T) -> ColumnDef {
+    ColumnDef::new(col)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+fn text<T: IntoIden>(col: T) -> ColumnDef {
+    ColumnDef::new(col).string().not_null().to_owned()
+}
+
+fn index<T: IntoIden + 'static>(
+    name: &str,
+    table: T,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(table);
+    for c in cols {
+        i.col(Alias::new(*c));
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Init {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Submissions::Table)
+                .if_not_exists()
+                .col(seq(Submissions::Seq))
+                .col(text(Submissions::Id).unique_key().to_owned())
+                .col(text(Submissions::Tenant))
+                .col(text(Submissions::ContentDigest))
+                .col(text(Submissions::Kind))
+                .col(text(Submissions::BudgetUnit))
+                .col(text(Submissions::CompetentDepartment))
+                .col(text(Submissions::ImplementingUnit))
+                .col(text(Submissions::ProjectName))
+                .col(ColumnDef::new(Submissions::FiscalYear).integer().not_null())
+                .col(text(Submissions::Status))
+                .col(ColumnDef::new(Submissions::Form).blob().not_null())
+                .col(
+                    ColumnDef::new(Submissions::ReceivedAt)
+                        .big_integer()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ux_submissions_tenant_digest",
+            Submissions::Table,
+            &["tenant", "content_digest"],
+            true,
+        ))
+        .await?;
+        for (name, col) in [
+            ("ix_submissions_budget_unit", "budget_unit"),
+            (
+                "ix_submissions_competent_department",
+                "competent_department",
+            ),
+            ("ix_submissions_implementing_unit", "implementing_unit"),
+        ] {
+            m.create_index(index(
+                name,
+                Submissions::Table,
+                &["tenant", col, "seq"],
+                false,
+            ))
+            .await?;
+        }
+        m.create_index(index(
+            "ix_submissions_year_status",
+            Submissions::Table,
+            &["tenant", "fiscal_year", "status", "seq"],
+            false,
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(ScoringJobs::Table)
+                .if_not_exists()
+                .col(seq(ScoringJobs::Seq))
+                .col(text(ScoringJobs::SubmissionId))
+                .col(text(ScoringJobs::RulebookId))
+                .col(text(ScoringJobs::State))
+                .col(
+                    ColumnDef::new(ScoringJobs::EnqueuedAt)
+                        .big_integer()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ux_scoring_jobs_submission_rulebook",
+            ScoringJobs::Table,
+            &["submission_id", "rulebook_id"],
+            true,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_scoring_jobs_state",
+            ScoringJobs::Table,
+            &["state", "seq"],
+            false,
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Scorecards::Table)
+                .if_not_exists()
+                .col(seq(Scorecards::Seq))
+                .col(text(Scorecards::Id).unique_key().to_owned())
+                .col(text(Scorecards::SubmissionId))
+                .col(text(Scorecards::RulebookId))
+                .col(text(Scorecards::RulebookVersion))
+                .col(text(Scorecards::InputDigest))
+                .col(text(Scorecards::RecomputedTotal))
+                .col(text(Scorecards::Grade))
+                .col(ColumnDef::new(Scorecards::Card).blob().not_null())
+                .col(
+                    ColumnDef::new(Scorecards::ComputedAt)
+                        .big_integer()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ux_scorecards_submission_rulebook",
+            Scorecards::Table,
+            &["submission_id", "rulebook_id", "rulebook_version"],
+            true,
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Findings::Table)
+                .if_not_exists()
+                .col(seq(Findings::Seq))
+                .col(text(Findings::SubmissionId))
+                .col(text(Findings::RuleId))
+                .col(ColumnDef::new(Findings::Severity).integer().not_null())
+                .col(ColumnDef::new(Findings::Finding).blob().not_null())
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_findings_submission",
+            Findings::Table,
+            &["submission_id", "seq"],
+            false,
+        ))
+        .await?;
+        m.create_index(index(
+            "ix_findings_rule",
+            Findings::Table,
+            &["rule_id", "seq"],
+            false,
+        ))
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Events::Table)
+                .if_not_exists()
+                .col(seq(Events::Seq))
+                .col(text(Events::EventType))
+                .col(text(Events::SubmissionId))
+                .col(text(Events::Tenant))
+                .col(text(Events::BudgetUnit))
+                .col(ColumnDef::new(Events::FiscalYear).integer().not_null())
+                .col(ColumnDef::new(Events::At).big_integer().not_null())
+                .col(text(Events::Detail))
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,517 @@
+use std::time::Duration;
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::entity::{event, finding, scorecard, scoring_job, submission};
+use crate::error::StoreError;
+use crate::migration::Migrator;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub const STATUS_RECEIVED: &str = "received";
+pub const STATUS_SCORED: &str = "scored";
+pub const STATUS_AUDITED: &str = "audited";
+
+pub const JOB_QUEUED: &str = "queued";
+pub const JOB_DONE: &str = "done";
+
+/// A submission as intake hands it over, before it has a sequence number.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub id: String,
+    pub tenant: String,
+    pub content_digest: String,
+    pub kind: String,
+    pub budget_unit: String,
+    pub competent_department: String,
+    pub implementing_unit: String,
+    pub project_name: String,
+    pub fiscal_year: i32,
+    pub form: Vec<u8>,
+    pub received_at: i64,
+}
+
+/// What storing a submission did.
+#[derive(Debug, Clone)]
+pub enum SubmitOutcome {
+    /// New content: the submission, its queued scoring job and its `received` event.
+    Created {
+        submission: submission::Model,
+        job: scoring_job::Model,
+        event: event::Model,
+    },
+    /// The same content was already stored for this tenant; nothing was written.
+    Existing(submission::Model),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewScoreCard {
+    pub id: String,
+    pub submission_id: String,
+    pub rulebook_id: String,
+    pub rulebook_version: String,
+    pub input_digest: String,
+    pub recomputed_total: String,
+    pub grade: String,
+    pub card: Vec<u8>,
+    pub computed_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFinding {
+    pub rule_id: String,
+    pub severity: i32,
+    pub finding: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SubmissionFilter {
+    pub tenant: String,
+    /// Matches 预算单位, 主管部门 or 实施单位 exactly.
+    pub unit: Option<String>,
+    pub fiscal_year: Option<i32>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub submission_id: Option<String>,
+    pub min_severity: Option<i32>,
+    pub rule_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub tenant: Option<String>,
+    pub budget_unit: Option<String>,
+    /// Empty means every type.
+    pub types: Vec<String>,
+}
+
+/// The database of one jixiao deployment.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects (`sqlite://path?mode=rwc` or `postgres://…`) and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut opt = ConnectOptions::new(url.to_string());
+        opt.connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            // One writer at a time is all SQLite allows; more connections only contend.
+            opt.max_connections(4);
+        } else {
+            opt.max_connections(16);
+        }
+        let db = Database::connect(opt).await?;
+        if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            db.execute_unprepared(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            )
+            .await?;
+        }
+        Migrator::up(&db, None).await?;
+        Ok(Store { db })
+    }
+
+    /// Stores a submission with its scoring job and `received` event in one
+    /// transaction, or returns the stored one with the same content.
+    pub async fn submit(&self, new: NewSubmission, rulebook_id: &str) -> Result<SubmitOutcome> {
+        let mut out = self.submit_many(vec![new], rulebook_id).await?;
+        Ok(out.remove(0))
+    }
+
+    /// As [`Store::submit`] for many forms in one transaction: all or nothing.
+    pub async fn submit_many(
+        &self,
+        news: Vec<NewSubmission>,
+        rulebook_id: &str,
+    ) -> Result<Vec<SubmitOutcome>> {
+        let txn = self.db.begin().await?;
+        let mut outcomes = Vec::with_capacity(news.len());
+        for new in news {
+            // The insert comes first so a SQLite transaction takes the write lock at once.
+            let inserted = submission::Entity::insert(submission::ActiveModel {
+                seq: NotSet,
+                id: Set(new.id.clone()),
+                tenant: Set(new.tenant.clone()),
+                content_digest: Set(new.content_digest.clone()),
+                kind: Set(new.kind.clone()),
+                budget_unit: Set(new.budget_unit.clone()),
+                competent_department: Set(new.competent_department.clone()),
+                implementing_unit: Set(new.implementing_unit.clone()),
+                project_name: Set(new.project_name.clone()),
+                fiscal_year: Set(new.fiscal_year),
+                status: Set(STATUS_RECEIVED.into()),
+                form: Set(new.form.clone()),
+                received_at: Set(new.received_at),
+            })
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec(&txn)
+            .await;
+            let seq = match inserted {
+                Ok(r) => r.last_insert_id,
+                Err(DbErr::RecordNotInserted) => {
+                    let existing = submission::Entity::find()
+                        .filter(submission::Column::Tenant.eq(&new.tenant))
+                        .filter(submission::Column::ContentDigest.eq(&new.content_digest))
+                        .one(&txn)
+                        .await?
+                        .ok_or_else(|| internal("submission conflicted but cannot be read back"))?;
+                    outcomes.push(SubmitOutcome::Existing(existing));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let job = scoring_job::ActiveModel {
+                seq: NotSet,
+                submission_id: Set(new.id.clone()),
+                rulebook_id: Set(rulebook_id.to_string()),
+                state: Set(JOB_QUEUED.into()),
+                enqueued_at: Set(new.received_at),
+            };
+            let job_seq = scoring_job::Entity::insert(job)
+                .exec(&txn)
+                .await?
+                .last_insert_id;
+            let event = insert_event(
+                &txn,
+                "received",
+                &new.id,
+                &new.tenant,
+                &new.budget_unit,
+                new.fiscal_year,
+                new.received_at,
+                String::new(),
+            )
+            .await?;
+            outcomes.push(SubmitOutcome::Created {
+                job: scoring_job::Model {
+                    seq: job_seq,
+                    submission_id: new.id.clone(),
+                    rulebook_id: rulebook_id.to_string(),
+                    state: JOB_QUEUED.into(),
+                    enqueued_at: new.received_at,
+                },
+                submission: submission::Model {
+                    seq,
+                    id: new.id,
+                    tenant: new.tenant,
+                    content_digest: new.content_digest,
+                    kind: new.kind,
+                    budget_unit: new.budget_unit,
+                    competent_department: new.competent_department,
+                    implementing_unit: new.implementing_unit,
+                    project_name: new.project_name,
+                    fiscal_year: new.fiscal_year,
+                    status: STATUS_RECEIVED.into(),
+                    form: new.form,
+                    received_at: new.received_at,
+                },
+                event,
+            });
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    pub async fn submission(&self, id: &str) -> Result<Option<submission::Model>> {
+        Ok(submission::Entity::find()
+            .filter(submission::Column::Id.eq(id))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// A page of submissions after `after_seq`, oldest first.
+    pub async fn list_submissions(
+        &self,
+        f: &SubmissionFilter,
+        after_seq: i64,
+        limit: u64,
+    ) -> Result<Vec<submission::Model>> {
+        use submission::Column as C;
+        let mut q = submission::Entity::find()
+            .filter(C::Tenant.eq(&f.tenant))
+            .filter(C::Seq.gt(after_seq));
+        if let Some(unit) = &f.unit {
+            q = q.filter(
+                sea_orm::Condition::any()
+                    .add(C::BudgetUnit.eq(unit))
+                    .add(C::CompetentDepartment.eq(unit))
+                    .add(C::ImplementingUnit.eq(unit)),
+            );
+        }
+        if let Some(y) = f.fiscal_year {
+            q = q.filter(C::FiscalYear.eq(y));
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(C::Status.eq(s));
+        }
+        Ok(q.order_by_asc(C::Seq).limit(limit).all(&self.db).await?)
+    }
+
+    /// Queued scoring jobs after `after_seq`, for the relay that refills the queue at start.
+    pub async fn queued_jobs(&self, after_seq: i64, limit: u64) -> Result<Vec<scoring_job::Model>> {
+        Ok(scoring_job::Entity::find()
+            .filter(scoring_job::Column::State.eq(JOB_QUEUED))
+            .filter(scoring_job::Column::Seq.gt(after_seq))
+            .order_by_asc(scoring_job::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Stores a scorecard, completes its job and advances the submission to
+    /// `scored`, in one transaction. A scorecard for the same (submission,
+    /// rulebook, version) already stored wins: the call is idempotent, and the
+    /// event is `None` for a repeat.
+    pub async fn save_scorecard(
+        &self,
+        new: NewScoreCard,
+    ) -> Result<(scorecard::Model, Option<event::Model>)> {
+        let txn = self.db.begin().await?;
+        let inserted = scorecard::Entity::insert(scorecard::ActiveModel {
+            seq: NotSet,
+            id: Set(new.id.clone()),
+            submission_id: Set(new.submission_id.clone()),
+            rulebook_id: Set(new.rulebook_id.clone()),
+            rulebook_version: Set(new.rulebook_version.clone()),
+            input_digest: Set(new.input_digest.clone()),
+            recomputed_total: Set(new.recomputed_total.clone()),
+            grade: Set(new.grade.clone()),
+            card: Set(new.card.clone()),
+            computed_at: Set(new.computed_at),
+        })
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec(&txn)
+        .await;
+        let fresh = match inserted {
+            Ok(_) => true,
+            Err(DbErr::RecordNotInserted) => false,
+            Err(e) => return Err(e.into()),
+        };
+        scoring_job::Entity::update_many()
+            .col_expr(scoring_job::Column::State, JOB_DONE.into())
+            .filter(scoring_job::Column::SubmissionId.eq(&new.submission_id))
+            .filter(scoring_job::Column::RulebookId.eq(&new.rulebook_id))
+            .exec(&txn)
+            .await?;
+        let card = scorecard::Entity::find()
+            .filter(scorecard::Column::SubmissionId.eq(&new.submission_id))
+            .filter(scorecard::Column::RulebookId.eq(&new.rulebook_id))
+            .filter(scorecard::Column::RulebookVersion.eq(&new.rulebook_version))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| internal("scorecard cannot be read back"))?;
+        let mut event = None;
+        if fresh {
+            advance_status(&txn, &new.submission_id, STATUS_RECEIVED, STATUS_SCORED).await?;
+            let sub = submission_in(&txn, &new.submission_id).await?;
+            let detail = format!("recomputed {} ({})", new.recomputed_total, new.grade);
+            event = Some(
+                insert_event(
+                    &txn,
+                    "scored",
+                    &sub.id,
+                    &sub.tenant,
+                    &sub.budget_unit,
+                    sub.fiscal_year,
+                    new.computed_at,
+                    detail,
+                )
+                .await?,
+            );
+        }
+        txn.commit().await?;
+        Ok((card, event))
+    }
+
+    /// The newest scorecard of a submission, optionally for one rulebook.
+    pub async fn latest_scorecard(
+        &self,
+        submission_id: &str,
+        rulebook_id: Option<&str>,
+    ) -> Result<Option<scorecard::Model>> {
+        let mut q =
+            scorecard::Entity::find().filter(scorecard::Column::SubmissionId.eq(submission_id));
+        if let Some(rb) = rulebook_id {
+            q = q.filter(scorecard::Column::RulebookId.eq(rb));
+        }
+        Ok(q.order_by_desc(scorecard::Column::Seq)
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Replaces a submission's findings and marks it `audited`, in one
+    /// transaction. Repeating the same findings writes nothing and returns no event.
+    pub async fn replace_findings(
+        &self,
+        submission_id: &str,
+        findings: Vec<NewFinding>,
+        at: i64,
+    ) -> Result<Option<event::Model>> {
+        let txn = self.db.begin().await?;
+        // A write first, so SQLite takes the write lock before reading.
+        let moved = advance_status(&txn, submission_id, STATUS_SCORED, STATUS_AUDITED).await?;
+        let existing = finding::Entity::find()
+            .filter(finding::Column::SubmissionId.eq(submission_id))
+            .order_by_asc(finding::Column::Seq)
+            .all(&txn)
+            .await?;
+        let same = existing.len() == findings.len()
+            && existing
+                .iter()
+                .zip(&findings)
+                .all(|(a, b)| a.finding == b.finding);
+        let sub = submission_in(&txn, submission_id).await?;
+        if same && !moved && sub.status == STATUS_AUDITED {
+            txn.rollback().await?;
+            return Ok(None);
+        }
+        finding::Entity::delete_many()
+            .filter(finding::Column::SubmissionId.eq(submission_id))
+            .exec(&txn)
+            .await?;
+        let count = findings.len();
+        if !findings.is_empty() {
+            finding::Entity::insert_many(findings.into_iter().map(|f| finding::ActiveModel {
+                seq: NotSet,
+                submission_id: Set(submission_id.to_string()),
+                rule_id: Set(f.rule_id),
+                severity: Set(f.severity),
+                finding: Set(f.finding),
+            }))
+            .exec(&txn)
+            .await?;
+        }
+        if sub.status == STATUS_RECEIVED {
+            advance_status(&txn, submission_id, STATUS_RECEIVED, STATUS_AUDITED).await?;
+        }
+        let event = insert_event(
+            &txn,
+            "audited",
+            &sub.id,
+            &sub.tenant,
+            &sub.budget_unit,
+            sub.fiscal_year,
+            at,
+            format!("{count} findings"),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(Some(event))
+    }
+
+    pub async fn list_findings(
+        &self,
+        f: &FindingFilter,
+        after_seq: i64,
+        limit: u64,
+    ) -> Result<Vec<finding::Model>> {
+        let mut q = finding::Entity::find().filter(finding::Column::Seq.gt(after_seq));
+        if let Some(s) = &f.submission_id {
+            q = q.filter(finding::Column::SubmissionId.eq(s));
+        }
+        if let Some(min) = f.min_severity {
+            q = q.filter(finding::Column::Severity.gte(min));
+        }
+        if let Some(r) = &f.rule_id {
+            q = q.filter(finding::Column::RuleId.eq(r));
+        }
+        Ok(q.order_by_asc(finding::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Events after `cursor`, oldest first.
+    pub async fn events_after(
+        &self,
+        cursor: i64,
+        limit: u64,
+        f: &EventFilter,
+    ) -> Result<Vec<event::Model>> {
+        let mut q = event::Entity::find().filter(event::Column::Seq.gt(cursor));
+        if let Some(t) = &f.tenant {
+            q = q.filter(event::Column::Tenant.eq(t));
+        }
+        if let Some(u) = &f.budget_unit {
+            q = q.filter(event::Column::BudgetUnit.eq(u));
+        }
+        if !f.types.is_empty() {
+            q = q.filter(event::Column::EventType.is_in(f.types.clone()));
+        }
+        Ok(q.order_by_asc(event::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+}
+
+fn internal(msg: &str) -> StoreError {
+    StoreError {
+        kind: crate::error::StoreErrorKind::Internal,
+        message: msg.to_string(),
+    }
+}
+
+async fn submission_in(txn: &impl ConnectionTrait, id: &str) -> Result<submission::Model> {
+    submission::Entity::find()
+        .filter(submission::Column::Id.eq(id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| internal(&format!("submission {id} does not exist")))
+}
+
+/// Moves a submission from `from` to `to`; true when it moved.
+async fn advance_status(
+    txn: &impl ConnectionTrait,
+    id: &str,
+    from: &str,
+    to: &str,
+) -> Result<bool> {
+    let r = submission::Entity::update_many()
+        .col_expr(submission::Column::Status, to.into())
+        .filter(submission::Column::Id.eq(id))
+        .filter(submission::Column::Status.eq(from))
+        .exec(txn)
+        .await?;
+    Ok(r.rows_affected > 0)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    txn: &impl ConnectionTrait,
+    event_type: &str,
+    submission_id: &str,
+    tenant: &str,
+    budget_unit: &str,
+    fiscal_year: i32,
+    at: i64,
+    detail: String,
+) -> Result<event::Model> {
+    let model = event::Model {
+        seq: 0,
+        event_type: event_type.into(),
+        submission_id: submission_id.into(),
+        tenant: tenant.into(),
+        budget_unit: budget_unit.into(),
+        fiscal_year,
+        at,
+        detail,
+    };
+    let mut am: event::ActiveModel = model.clone().into();
+    am.seq = NotSet;
+    let seq = event::Entity::insert(am).exec(txn).await?.last_insert_id;
+    Ok(event::Model { seq, ..model })
+}
