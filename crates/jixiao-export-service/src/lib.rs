@@ -1,1 +1,279 @@
+//! ExportService: the live event stream (resumable from a cursor) and batch
+//! exports of submissions with their scorecards and findings.
 
+use std::sync::Arc;
+
+use jixiao_proto::convert::timestamp;
+use jixiao_proto::v1::{self, export_service_server::ExportServiceServer};
+use jixiao_queue::EventBus;
+use jixiao_status::ApiError;
+use jixiao_store::{entity::event, EventFilter, FindingFilter, Store, SubmissionFilter};
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+/// Events read from the log per query.
+const EVENT_PAGE: u64 = 500;
+/// Submissions per export query.
+const EXPORT_PAGE: u64 = 500;
+/// Bytes per export chunk.
+const CHUNK: usize = 64 * 1024;
+
+pub struct ExportService {
+    store: Store,
+    events: Arc<dyn EventBus>,
+}
+
+impl ExportService {
+    pub fn new(store: Store, events: Arc<dyn EventBus>) -> Self {
+        Self { store, events }
+    }
+
+    pub fn into_server(self) -> ExportServiceServer<Self> {
+        ExportServiceServer::new(self)
+    }
+}
+
+const EVENT_TYPES: [(&str, v1::EventType); 4] = [
+    ("received", v1::EventType::Received),
+    ("scored", v1::EventType::Scored),
+    ("audited", v1::EventType::Audited),
+    ("exported", v1::EventType::Exported),
+];
+
+fn event_to_proto(e: &event::Model) -> v1::Event {
+    let ty = EVENT_TYPES
+        .iter()
+        .find(|(n, _)| *n == e.event_type)
+        .map(|(_, t)| *t)
+        .unwrap_or(v1::EventType::Unspecified);
+    v1::Event {
+        cursor: e.seq as u64,
+        r#type: ty as i32,
+        submission_id: e.submission_id.clone(),
+        tenant: e.tenant.clone(),
+        budget_unit: e.budget_unit.clone(),
+        fiscal_year: e.fiscal_year,
+        at: Some(timestamp(e.at)),
+        detail: e.detail.clone(),
+    }
+}
+
+fn event_filter(r: &v1::WatchEventsRequest) -> Result<EventFilter, ApiError> {
+    let types = r
+        .types
+        .iter()
+        .map(|t| {
+            EVENT_TYPES
+                .iter()
+                .find(|(_, x)| *x as i32 == *t)
+                .map(|(n, _)| n.to_string())
+                .ok_or_else(|| ApiError::invalid_field("types", format!("unknown event type {t}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(EventFilter {
+        tenant: Some(r.tenant.trim().to_string()).filter(|t| !t.is_empty()),
+        budget_unit: Some(r.budget_unit.trim().to_string()).filter(|u| !u.is_empty()),
+        types,
+    })
+}
+
+type EventStream = ReceiverStream<Result<v1::Event, Status>>;
+type ChunkStream = ReceiverStream<Result<v1::ExportChunk, Status>>;
+
+#[tonic::async_trait]
+impl v1::export_service_server::ExportService for ExportService {
+    type WatchEventsStream = EventStream;
+    type ExportBatchStream = ChunkStream;
+
+    async fn watch_events(
+        &self,
+        request: Request<v1::WatchEventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let r = request.into_inner();
+        let filter = event_filter(&r)?;
+        let cursor = i64::try_from(r.after_cursor)
+            .map_err(|_| ApiError::invalid_field("after_cursor", "is out of range"))?;
+        let (tx, rx) = mpsc::channel(256);
+        let store = self.store.clone();
+        // Subscribe before the first read, so nothing published meanwhile is missed.
+        let mut newest = self.events.subscribe();
+        tokio::spawn(async move {
+            let mut cursor = cursor;
+            loop {
+                let page = match store.events_after(cursor, EVENT_PAGE, &filter).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;
+                        return;
+                    }
+                };
+                for e in &page {
+                    // A full channel waits for this client only; intake never waits on it.
+                    if tx.send(Ok(event_to_proto(e))).await.is_err() {
+                        return;
+                    }
+                    cursor = e.seq;
+                }
+                if page.len() as u64 == EVENT_PAGE {
+                    continue;
+                }
+                tokio::select! {
+                    changed = newest.changed() => if changed.is_err() { return },
+                    _ = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn export_batch(
+        &self,
+        request: Request<v1::ExportBatchRequest>,
+    ) -> Result<Response<ChunkStream>, Status> {
+        let r = request.into_inner();
+        match v1::ExportFormat::try_from(r.format) {
+            Ok(v1::ExportFormat::Jsonl) | Ok(v1::ExportFormat::Unspecified) => {}
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "format",
+                    format!("unsupported export format {}", r.format),
+                )
+                .into())
+            }
+        }
+        let status = match v1::SubmissionStatus::try_from(r.status) {
+            Ok(v1::SubmissionStatus::Unspecified) => None,
+            Ok(v1::SubmissionStatus::Received) => Some(jixiao_store::STATUS_RECEIVED),
+            Ok(v1::SubmissionStatus::Scored) => Some(jixiao_store::STATUS_SCORED),
+            Ok(v1::SubmissionStatus::Audited) => Some(jixiao_store::STATUS_AUDITED),
+            Err(_) => {
+                return Err(ApiError::invalid_field(
+                    "status",
+                    format!("unknown status {}", r.status),
+                )
+                .into())
+            }
+        };
+        let filter = SubmissionFilter {
+            tenant: if r.tenant.trim().is_empty() {
+                "default".into()
+            } else {
+                r.tenant.trim().into()
+            },
+            unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
+            fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
+            status: status.map(String::from),
+        };
+        let (tx, rx) = mpsc::channel(8);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = write_jsonl(&store, &filter, &tx).await {
+                let _ = tx.send(Err(Status::from(e))).await;
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// One line per submission: `{"submission":…,"scorecard":…,"findings":[…]}`.
+async fn write_jsonl(
+    store: &Store,
+    filter: &SubmissionFilter,
+    tx: &mpsc::Sender<Result<v1::ExportChunk, Status>>,
+) -> Result<(), ApiError> {
+    let mut buf = Vec::with_capacity(CHUNK * 2);
+    let mut after = 0;
+    let mut first = true;
+    loop {
+        let page = store.list_submissions(filter, after, EXPORT_PAGE).await?;
+        for s in &page {
+            after = s.seq;
+            let card = store.latest_scorecard(&s.id, None).await?;
+            let card = card
+                .map(|c| v1::ScoreCard::decode(c.card.as_slice()))
+                .transpose()
+                .map_err(|e| {
+                    ApiError::Internal(format!("stored scorecard does not decode: {e}"))
+                })?;
+            let findings = store
+                .list_findings(
+                    &FindingFilter {
+                        submission_id: Some(s.id.clone()),
+                        ..Default::default()
+                    },
+                    0,
+                    u64::MAX >> 1,
+                )
+                .await?
+                .iter()
+                .map(|f| v1::Finding::decode(f.finding.as_slice()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::Internal(format!("stored finding does not decode: {e}")))?;
+            let line = serde_json::json!({
+                "submission": {
+                    "id": s.id, "tenant": s.tenant, "content_digest": s.content_digest, "status": s.status,
+                    "kind": s.kind, "budget_unit": s.budget_unit, "project_name": s.project_name,
+                    "fiscal_year": s.fiscal_year, "received_at_ms": s.received_at,
+                },
+                "scorecard": card.map(|c| serde_json::json!({
+                    "rulebook_id": c.rulebook_id, "rulebook_version": c.rulebook_version,
+                    "rulebook_digest": c.rulebook_digest, "input_digest": c.input_digest,
+                    "engine_version": c.engine_version, "stated_total": c.stated_total,
+                    "recomputed_total": c.recomputed_total, "grade": c.grade,
+                    "lines": c.lines.iter().map(|l| serde_json::json!({
+                        "path": l.path, "label": l.label, "weight": l.weight, "stated_score": l.stated_score,
+                        "recomputed_score": l.recomputed_score, "explanation": l.explanation, "rule": l.rule,
+                    })).collect::<Vec<_>>(),
+                })),
+                "findings": findings.iter().map(|f| {
+                    let loc = f.location.clone().unwrap_or_default();
+                    serde_json::json!({
+                        "rule_id": f.rule_id, "severity": v1::Severity::try_from(f.severity).map(|s| s.as_str_name()).unwrap_or(""),
+                        "section": loc.section, "row": loc.row, "column": loc.column, "path": loc.path,
+                        "expected": f.expected, "stated": f.stated, "difference": f.difference,
+                        "message_zh": f.message_zh, "message_en": f.message_en,
+                    })
+                }).collect::<Vec<_>>(),
+            });
+            serde_json::to_writer(&mut buf, &line)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            buf.push(b'\n');
+            if buf.len() >= CHUNK && !send(tx, &mut buf, &mut first).await {
+                return Ok(());
+            }
+        }
+        if (page.len() as u64) < EXPORT_PAGE {
+            break;
+        }
+    }
+    if !buf.is_empty() || first {
+        send(tx, &mut buf, &mut first).await;
+    }
+    Ok(())
+}
+
+/// Sends the buffer as one chunk; false when the client has gone.
+async fn send(
+    tx: &mpsc::Sender<Result<v1::ExportChunk, Status>>,
+    buf: &mut Vec<u8>,
+    first: &mut bool,
+) -> bool {
+    let (content_type, file_name) = if *first {
+        (
+            "application/x-ndjson".to_string(),
+            "jixiao-export.jsonl".to_string(),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    *first = false;
+    tx.send(Ok(v1::ExportChunk {
+        data: std::mem::take(buf),
+        content_type,
+        file_name,
+    }))
+    .await
+    .is_ok()
+}

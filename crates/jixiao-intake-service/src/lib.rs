@@ -1,1 +1,332 @@
+//! IntakeService: validates forms, stores each distinct content once together
+//! with its scoring job, and queues the job.
 
+use std::sync::Arc;
+
+use futures::StreamExt;
+use jixiao_form::{content_digest, validate, Form};
+use jixiao_proto::convert::{form_from_proto, form_to_proto, timestamp};
+use jixiao_proto::paging::{next_token, page_args};
+use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
+use jixiao_queue::{EventBus, Job, JobQueue};
+use jixiao_status::ApiError;
+use jixiao_store::{entity::submission, NewSubmission, Store, SubmissionFilter, SubmitOutcome};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status, Streaming};
+
+/// Forms stored per transaction in a batch.
+const BATCH_CHUNK: usize = 500;
+
+pub struct IntakeService {
+    store: Store,
+    queue: Arc<dyn JobQueue>,
+    events: Arc<dyn EventBus>,
+    default_rulebook: String,
+}
+
+impl IntakeService {
+    pub fn new(
+        store: Store,
+        queue: Arc<dyn JobQueue>,
+        events: Arc<dyn EventBus>,
+        default_rulebook: &str,
+    ) -> Self {
+        Self {
+            store,
+            queue,
+            events,
+            default_rulebook: default_rulebook.to_string(),
+        }
+    }
+
+    pub fn into_server(self) -> IntakeServiceServer<Self> {
+        IntakeServiceServer::new(self)
+    }
+
+    /// Stores prepared submissions in one transaction and queues the new ones.
+    async fn store(
+        &self,
+        news: Vec<NewSubmission>,
+    ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
+        let outcomes = self.store.submit_many(news, &self.default_rulebook).await?;
+        let mut jobs = Vec::new();
+        let mut newest_event = None;
+        let responses = outcomes
+            .into_iter()
+            .map(|o| match o {
+                SubmitOutcome::Created {
+                    submission,
+                    job,
+                    event,
+                } => {
+                    jobs.push(Job {
+                        submission_id: job.submission_id,
+                        rulebook_id: job.rulebook_id,
+                    });
+                    newest_event = newest_event.max(Some(event.seq));
+                    v1::SubmitFormResponse {
+                        submission: Some(submission_to_proto(&submission, false)),
+                        deduplicated: false,
+                    }
+                }
+                SubmitOutcome::Existing(submission) => v1::SubmitFormResponse {
+                    submission: Some(submission_to_proto(&submission, false)),
+                    deduplicated: true,
+                },
+            })
+            .collect();
+        if let Some(seq) = newest_event {
+            self.events.published(seq);
+        }
+        // The jobs are committed in `scoring_jobs`; should this enqueue fail, the
+        // relay re-enqueues them at the next start.
+        if !jobs.is_empty() {
+            if let Err(e) = self.queue.enqueue(jobs).await {
+                tracing::warn!(error = %e, "enqueue failed; jobs stay queued in the database");
+            }
+        }
+        Ok(responses)
+    }
+}
+
+/// Checks a request and turns it into a row, or says which fields are wrong.
+fn prepare(req: v1::SubmitFormRequest) -> Result<NewSubmission, ApiError> {
+    let wire = req
+        .form
+        .ok_or_else(|| ApiError::invalid_field("form", "is required"))?;
+    let form = form_from_proto(&wire).map_err(ApiError::invalid)?;
+    let violations = validate(&form);
+    if !violations.is_empty() {
+        return Err(ApiError::invalid(violations));
+    }
+    let tenant = match req.tenant.trim() {
+        "" => "default".to_string(),
+        t => t.to_string(),
+    };
+    Ok(new_submission(tenant, &form))
+}
+
+fn new_submission(tenant: String, form: &Form) -> NewSubmission {
+    let digest = content_digest(form);
+    // The id follows from tenant and content, so a repeat maps to the same row.
+    let id = format!(
+        "sub_{}",
+        &hex::encode(Sha256::digest(format!("{tenant}\n{digest}").as_bytes()))[..24]
+    );
+    NewSubmission {
+        id,
+        tenant,
+        content_digest: digest,
+        kind: form.kind.as_str().to_string(),
+        budget_unit: form.units.primary().to_string(),
+        competent_department: form.units.competent_department.clone(),
+        implementing_unit: form.units.implementing_unit.clone(),
+        project_name: form.project_name.clone(),
+        fiscal_year: form.fiscal_year,
+        form: form_to_proto(form).encode_to_vec(),
+        received_at: jixiao_proto::convert::now_millis(),
+    }
+}
+
+pub fn status_from_name(s: &str) -> v1::SubmissionStatus {
+    match s {
+        jixiao_store::STATUS_RECEIVED => v1::SubmissionStatus::Received,
+        jixiao_store::STATUS_SCORED => v1::SubmissionStatus::Scored,
+        jixiao_store::STATUS_AUDITED => v1::SubmissionStatus::Audited,
+        _ => v1::SubmissionStatus::Unspecified,
+    }
+}
+
+fn status_name(s: i32) -> Result<Option<&'static str>, ApiError> {
+    match v1::SubmissionStatus::try_from(s) {
+        Ok(v1::SubmissionStatus::Unspecified) => Ok(None),
+        Ok(v1::SubmissionStatus::Received) => Ok(Some(jixiao_store::STATUS_RECEIVED)),
+        Ok(v1::SubmissionStatus::Scored) => Ok(Some(jixiao_store::STATUS_SCORED)),
+        Ok(v1::SubmissionStatus::Audited) => Ok(Some(jixiao_store::STATUS_AUDITED)),
+        Err(_) => Err(ApiError::invalid_field(
+            "status",
+            format!("unknown status {s}"),
+        )),
+    }
+}
+
+fn submission_to_proto(m: &submission::Model, with_form: bool) -> v1::Submission {
+    let kind = match jixiao_form::FormKind::from_name(&m.kind) {
+        Some(jixiao_form::FormKind::Project) => v1::FormKind::Project,
+        Some(jixiao_form::FormKind::Department) => v1::FormKind::Department,
+        Some(jixiao_form::FormKind::DepartmentBasicData) => v1::FormKind::DepartmentBasicData,
+        _ => v1::FormKind::Unspecified,
+    };
+    v1::Submission {
+        id: m.id.clone(),
+        tenant: m.tenant.clone(),
+        content_digest: m.content_digest.clone(),
+        status: status_from_name(&m.status) as i32,
+        kind: kind as i32,
+        budget_unit: m.budget_unit.clone(),
+        project_name: m.project_name.clone(),
+        fiscal_year: m.fiscal_year,
+        received_at: Some(timestamp(m.received_at)),
+        // Stored bytes were encoded by this service from a valid form.
+        form: with_form
+            .then(|| v1::Form::decode(m.form.as_slice()).ok())
+            .flatten(),
+    }
+}
+
+#[tonic::async_trait]
+impl v1::intake_service_server::IntakeService for IntakeService {
+    async fn submit_form(
+        &self,
+        request: Request<v1::SubmitFormRequest>,
+    ) -> Result<Response<v1::SubmitFormResponse>, Status> {
+        let new = prepare(request.into_inner())?;
+        let mut responses = self.store(vec![new]).await?;
+        Ok(Response::new(responses.remove(0)))
+    }
+
+    async fn submit_batch(
+        &self,
+        request: Request<Streaming<v1::SubmitFormRequest>>,
+    ) -> Result<Response<v1::SubmitBatchResponse>, Status> {
+        let mut stream = request.into_inner();
+        let mut results: Vec<v1::BatchItemResult> = Vec::new();
+        let mut chunk: Vec<(u32, NewSubmission)> = Vec::new();
+        let mut index = 0u32;
+        while let Some(item) = stream.next().await {
+            let item = item?;
+            match prepare(item) {
+                Ok(new) => chunk.push((index, new)),
+                Err(e) => results.push(item_error(index, e)),
+            }
+            index += 1;
+            if chunk.len() >= BATCH_CHUNK {
+                self.flush(&mut chunk, &mut results).await;
+            }
+        }
+        self.flush(&mut chunk, &mut results).await;
+        results.sort_by_key(|r| r.index);
+        let mut response = v1::SubmitBatchResponse::default();
+        for r in &results {
+            match &r.outcome {
+                Some(v1::batch_item_result::Outcome::Accepted(a)) if a.deduplicated => {
+                    response.deduplicated += 1
+                }
+                Some(v1::batch_item_result::Outcome::Accepted(_)) => response.accepted += 1,
+                _ => response.rejected += 1,
+            }
+        }
+        response.results = results;
+        Ok(Response::new(response))
+    }
+
+    async fn get_submission(
+        &self,
+        request: Request<v1::GetSubmissionRequest>,
+    ) -> Result<Response<v1::Submission>, Status> {
+        let id = request.into_inner().id;
+        if id.trim().is_empty() {
+            return Err(ApiError::invalid_field("id", "is required").into());
+        }
+        let m = self
+            .store
+            .submission(&id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found(format!("submission {id} does not exist")))?;
+        Ok(Response::new(submission_to_proto(&m, true)))
+    }
+
+    async fn list_submissions(
+        &self,
+        request: Request<v1::ListSubmissionsRequest>,
+    ) -> Result<Response<v1::ListSubmissionsResponse>, Status> {
+        let r = request.into_inner();
+        let (size, after) =
+            page_args(r.page_size, &r.page_token).map_err(|v| ApiError::invalid(vec![v]))?;
+        let filter = SubmissionFilter {
+            tenant: if r.tenant.trim().is_empty() {
+                "default".into()
+            } else {
+                r.tenant.trim().into()
+            },
+            unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
+            fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
+            status: status_name(r.status)?.map(String::from),
+        };
+        let rows = self
+            .store
+            .list_submissions(&filter, after, size)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(v1::ListSubmissionsResponse {
+            next_page_token: next_token(rows.len(), size, rows.last().map(|m| m.seq)),
+            submissions: rows.iter().map(|m| submission_to_proto(m, false)).collect(),
+        }))
+    }
+}
+
+impl IntakeService {
+    /// Stores a chunk of a batch; a storage failure is reported on each of its items.
+    async fn flush(
+        &self,
+        chunk: &mut Vec<(u32, NewSubmission)>,
+        results: &mut Vec<v1::BatchItemResult>,
+    ) {
+        if chunk.is_empty() {
+            return;
+        }
+        let (indexes, news): (Vec<u32>, Vec<NewSubmission>) =
+            std::mem::take(chunk).into_iter().unzip();
+        match self.store(news).await {
+            Ok(responses) => {
+                results.extend(indexes.into_iter().zip(responses).map(|(index, r)| {
+                    v1::BatchItemResult {
+                        index,
+                        outcome: Some(v1::batch_item_result::Outcome::Accepted(r)),
+                    }
+                }))
+            }
+            Err(e) => {
+                let status = Status::from(e);
+                results.extend(indexes.into_iter().map(|index| v1::BatchItemResult {
+                    index,
+                    outcome: Some(v1::batch_item_result::Outcome::Error(v1::BatchItemError {
+                        code: format!("{:?}", status.code()),
+                        message: status.message().to_string(),
+                        violations: vec![],
+                    })),
+                }));
+            }
+        }
+    }
+}
+
+fn item_error(index: u32, e: ApiError) -> v1::BatchItemResult {
+    let code = format!("{:?}", e.code());
+    let (message, violations) = match e {
+        ApiError::InvalidArgument {
+            message,
+            violations,
+        } => (
+            message,
+            violations
+                .into_iter()
+                .map(|v| v1::FieldViolation {
+                    field: v.field,
+                    description: v.description,
+                })
+                .collect(),
+        ),
+        other => (Status::from(other).message().to_string(), vec![]),
+    };
+    v1::BatchItemResult {
+        index,
+        outcome: Some(v1::batch_item_result::Outcome::Error(v1::BatchItemError {
+            code,
+            message,
+            violations,
+        })),
+    }
+}

@@ -2,6 +2,7 @@
 //! and the conversions between wire types and domain types.
 
 pub mod convert;
+pub mod paging;
 
 /// `jixiao.v1`: messages, clients and servers generated from `proto/jixiao/v1`.
 pub mod v1 {

@@ -8,5 +8,5 @@ mod rulebook;
 pub use card::{LineStatus, ScoreCard, ScoreLine};
 pub use engine::{score_form, ENGINE_VERSION};
 pub use rulebook::{
-    builtin_rulebooks, Denominator, Grade, Rulebook, RulebookError, DEFAULT_RULEBOOK_ID,
+    builtin_rulebooks, Denominator, Grade, Rulebook, RulebookError, Rulebooks, DEFAULT_RULEBOOK_ID,
 };

@@ -103,6 +103,64 @@ impl Rulebook {
     }
 }
 
+/// The rulebooks a deployment knows, and which one applies when none is named.
+#[derive(Debug, Clone)]
+pub struct Rulebooks {
+    books: Vec<Rulebook>,
+    default_id: String,
+}
+
+impl Rulebooks {
+    /// Fails when two books share an id and version, or the default is unknown.
+    pub fn new(books: Vec<Rulebook>, default_id: &str) -> Result<Self, RulebookError> {
+        let err = |reason: String| RulebookError {
+            file: "(rulebook set)".into(),
+            reason,
+        };
+        for (i, a) in books.iter().enumerate() {
+            if books[..i]
+                .iter()
+                .any(|b| b.id == a.id && b.version == a.version)
+            {
+                return Err(err(format!(
+                    "rulebook {} version {} is defined twice",
+                    a.id, a.version
+                )));
+            }
+        }
+        if !books.iter().any(|b| b.id == default_id) {
+            return Err(err(format!(
+                "default rulebook {default_id:?} is not loaded"
+            )));
+        }
+        Ok(Self {
+            books,
+            default_id: default_id.to_string(),
+        })
+    }
+
+    /// The newest version of `id`; the default book for an empty id.
+    pub fn get(&self, id: &str) -> Option<&Rulebook> {
+        let id = if id.trim().is_empty() {
+            self.default_id.as_str()
+        } else {
+            id.trim()
+        };
+        self.books
+            .iter()
+            .filter(|b| b.id == id)
+            .max_by(|a, b| a.version.cmp(&b.version))
+    }
+
+    pub fn default_id(&self) -> &str {
+        &self.default_id
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.books.iter().map(|b| b.id.as_str()).collect()
+    }
+}
+
 /// The rulebooks compiled into the engine.
 pub fn builtin_rulebooks() -> Result<Vec<Rulebook>, RulebookError> {
     BUILTIN

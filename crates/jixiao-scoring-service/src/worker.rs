@@ -1,0 +1,154 @@
+//! The scoring worker: takes jobs from the queue, scores, stores the scorecard,
+//! asks audit, and only then acks. A failure leaves the delivery pending, to
+//! be reclaimed and retried; every step is idempotent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jixiao_proto::convert::{form_from_proto, now_millis, timestamp};
+use jixiao_proto::v1::{
+    self, audit_service_client::AuditServiceClient, intake_service_client::IntakeServiceClient,
+};
+use jixiao_queue::{Delivery, EventBus, JobQueue};
+use jixiao_scoring::Rulebooks;
+use jixiao_status::{from_peer, ApiError};
+use jixiao_store::{NewScoreCard, Store};
+use prost::Message;
+use tokio::sync::watch;
+use tonic::transport::Channel;
+
+use crate::{pick_rulebook, score};
+
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Consumer name in the queue.
+    pub consumer: String,
+    pub batch_size: usize,
+    /// Deliveries unacked this long are taken over.
+    pub reclaim_idle: Duration,
+}
+
+pub struct ScoringWorker {
+    pub store: Store,
+    pub queue: Arc<dyn JobQueue>,
+    pub events: Arc<dyn EventBus>,
+    pub rulebooks: Arc<Rulebooks>,
+    pub intake: IntakeServiceClient<Channel>,
+    pub audit: AuditServiceClient<Channel>,
+    pub options: WorkerOptions,
+}
+
+impl ScoringWorker {
+    /// Runs until `shutdown` turns true; the batch in hand is finished first,
+    /// and whatever is not acked stays queued for the next start.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut last_reclaim = tokio::time::Instant::now();
+        while !*shutdown.borrow() {
+            let mut batch = Vec::new();
+            if last_reclaim.elapsed() >= self.options.reclaim_idle {
+                last_reclaim = tokio::time::Instant::now();
+                match self
+                    .queue
+                    .reclaim(
+                        &self.options.consumer,
+                        self.options.reclaim_idle,
+                        self.options.batch_size,
+                    )
+                    .await
+                {
+                    Ok(b) => batch = b,
+                    Err(e) => tracing::warn!(error = %e, "reclaim failed"),
+                }
+            }
+            if batch.is_empty() {
+                let next = self.queue.next_batch(
+                    &self.options.consumer,
+                    self.options.batch_size,
+                    Duration::from_millis(500),
+                );
+                batch = tokio::select! {
+                    b = next => match b {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "queue read failed");
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            continue;
+                        }
+                    },
+                    _ = shutdown.changed() => break,
+                };
+            }
+            let mut done = Vec::with_capacity(batch.len());
+            for delivery in batch {
+                match self.process(&delivery).await {
+                    Ok(()) => done.push(delivery.id),
+                    Err(e) => tracing::warn!(
+                        submission = %delivery.job.submission_id,
+                        deliveries = delivery.deliveries,
+                        error = ?e,
+                        "scoring job failed; it will be retried"
+                    ),
+                }
+            }
+            if let Err(e) = self.queue.ack(&done).await {
+                tracing::warn!(error = %e, "ack failed; the jobs will be redelivered and are idempotent");
+            }
+        }
+    }
+
+    async fn process(&mut self, delivery: &Delivery) -> Result<(), ApiError> {
+        let job = &delivery.job;
+        let submission = self
+            .intake
+            .get_submission(v1::GetSubmissionRequest {
+                id: job.submission_id.clone(),
+            })
+            .await
+            .map_err(|s| from_peer("intake", s))?
+            .into_inner();
+        let wire_form = submission.form.ok_or_else(|| {
+            ApiError::Internal(format!(
+                "submission {} came without its form",
+                job.submission_id
+            ))
+        })?;
+        let form = form_from_proto(&wire_form)
+            .map_err(|v| ApiError::Internal(format!("stored form is invalid: {v:?}")))?;
+        let rulebook = pick_rulebook(&self.rulebooks, &job.rulebook_id)?;
+        let mut card = score(&form, rulebook);
+        let computed_at = now_millis();
+        card.id = format!("{}:{}:{}", job.submission_id, rulebook.id, rulebook.version);
+        card.submission_id = job.submission_id.clone();
+        card.computed_at = Some(timestamp(computed_at));
+        let (stored, event) = self
+            .store
+            .save_scorecard(NewScoreCard {
+                id: card.id.clone(),
+                submission_id: job.submission_id.clone(),
+                rulebook_id: rulebook.id.clone(),
+                rulebook_version: rulebook.version.clone(),
+                input_digest: card.input_digest.clone(),
+                recomputed_total: card.recomputed_total.clone(),
+                grade: card.grade.clone(),
+                card: card.encode_to_vec(),
+                computed_at,
+            })
+            .await?;
+        if let Some(e) = event {
+            self.events.published(e.seq);
+        }
+        // A redelivered job audits the scorecard stored first, not a new one.
+        let card = v1::ScoreCard::decode(stored.card.as_slice())
+            .map_err(|e| ApiError::Internal(format!("stored scorecard does not decode: {e}")))?;
+        self.audit
+            .audit_submission(v1::AuditSubmissionRequest {
+                submission_id: job.submission_id.clone(),
+                tenant: submission.tenant,
+                form: Some(wire_form),
+                scorecard: Some(card),
+            })
+            .await
+            .map_err(|s| from_peer("audit", s))?;
+        Ok(())
+    }
+}
