@@ -91,10 +91,16 @@ fn executed_over_budget(form: &Form, emit: &mut Emit) {
     }
 }
 
-/// Half a unit in the last place the stated number was written with: 51.42 %
-/// stands for anything in [51.415, 51.425].
+/// Half a unit in the last place the stated number was written with: a total
+/// of 95.1 stands for anything in [95.05, 95.15].
 fn half_unit(stated: Decimal) -> Decimal {
     Decimal::new(5, stated.scale() + 1)
+}
+
+/// One unit in the last place: a rate may be rounded or truncated to the
+/// places it is written with (88.948 % written 88.95 % or 88.94 %).
+fn unit_in_last_place(stated: Decimal) -> Decimal {
+    Decimal::new(1, stated.scale())
 }
 
 fn execution_rate_mismatch(form: &Form, emit: &mut Emit) {
@@ -112,7 +118,7 @@ fn execution_rate_mismatch(form: &Form, emit: &mut Emit) {
         return;
     }
     let actual = executed / budget * Decimal::ONE_HUNDRED;
-    if (stated - actual).abs() > half_unit(stated) {
+    if (stated - actual).abs() >= unit_in_last_place(stated) {
         let shown = jixiao_form::round2(actual);
         emit(
             loc("funds", "年度资金总额", "执行率", "funds.stated_execution_rate".into()),
@@ -280,6 +286,13 @@ mod tests {
         assert!(!rule_ids(&f).contains(&"FUNDS.EXECUTION_RATE_MISMATCH".to_string()));
         f.funds.stated_execution_rate = "51.44%".into();
         assert!(rule_ids(&f).contains(&"FUNDS.EXECUTION_RATE_MISMATCH".to_string()));
+        // 124.51 / 139.98 = 88.948 %: truncated to 88.94 % is not a defect, 88.93 % is.
+        let mut g = form("139.98", "124.51", "88.94%");
+        g.funds.stated_score = Some(d("8.89"));
+        g.stated_total = Some(d("98.89"));
+        assert!(rule_ids(&g).is_empty(), "{:?}", rule_ids(&g));
+        g.funds.stated_execution_rate = "88.93%".into();
+        assert_eq!(rule_ids(&g), ["FUNDS.EXECUTION_RATE_MISMATCH"]);
     }
 
     #[test]

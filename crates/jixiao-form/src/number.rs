@@ -69,9 +69,12 @@ pub fn parse_percent(text: &str) -> Result<Decimal, &'static str> {
     parse_decimal(s.strip_suffix('%').unwrap_or(s))
 }
 
-/// Rounds half away from zero to two places, as forms do (51.425 → 51.43).
+/// Rounds half away from zero to two places, as forms do (51.425 → 51.43),
+/// and always shows two places (10 → 10.00).
 pub fn round2(d: Decimal) -> Decimal {
-    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(2);
+    r
 }
 
 #[cfg(test)]
@@ -112,5 +115,6 @@ mod tests {
     fn rounds_half_away_from_zero() {
         assert_eq!(round2(d("51.425")), d("51.43"));
         assert_eq!(round2(d("5.604")), d("5.60"));
+        assert_eq!(round2(d("10")).to_string(), "10.00");
     }
 }

@@ -163,7 +163,7 @@ fn indicator_line(i: usize, ind: &Indicator) -> ScoreLine {
     };
     line.status = LineStatus::Scored;
     if met || target.is_zero() {
-        line.recomputed_score = Some(weight);
+        line.recomputed_score = Some(round2(weight));
         line.explanation = format!(
             "{actual}{u} {} {target}{u}: met, full marks {weight}",
             t.direction.symbol(),

@@ -1,1 +1,282 @@
+//! Wires the roles of one jixiao process: storage, queue, the four gRPC
+//! services, health and reflection, the scoring worker, graceful shutdown.
+//! The binary and the tests call the same [`bind`] and [`Bound::run`].
 
+pub mod config;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use jixiao_audit_service::AuditService;
+use jixiao_export_service::ExportService;
+use jixiao_intake_service::IntakeService;
+use jixiao_proto::v1::{
+    audit_service_client::AuditServiceClient, audit_service_server::AuditServiceServer,
+    export_service_server::ExportServiceServer, intake_service_client::IntakeServiceClient,
+    intake_service_server::IntakeServiceServer, scoring_service_server::ScoringServiceServer,
+};
+use jixiao_queue::{EventBus, InProcessEvents, InProcessQueue, Job, JobQueue};
+use jixiao_scoring::{builtin_rulebooks, Rulebooks};
+use jixiao_scoring_service::{ScoringService, ScoringWorker, WorkerOptions};
+use jixiao_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Channel, Server};
+
+pub use config::{Config, Role, ALL_ROLES};
+
+/// Scoring jobs re-read from the database per query at start.
+const RELAY_PAGE: u64 = 1000;
+
+/// A process whose listener is bound (so tests can read the port) but not yet serving.
+pub struct Bound {
+    config: Config,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+/// Binds the listen address of `config`.
+pub async fn bind(config: Config) -> anyhow::Result<Bound> {
+    let addr = config.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local_addr = listener.local_addr()?;
+    Ok(Bound {
+        config,
+        listener,
+        local_addr,
+    })
+}
+
+fn peer_channel(configured: &str, local: SocketAddr) -> anyhow::Result<Channel> {
+    let uri = if configured.is_empty() {
+        format!("http://{local}")
+    } else {
+        configured.to_string()
+    };
+    Ok(Channel::from_shared(uri.clone())
+        .with_context(|| format!("peer address {uri:?} is not a URI"))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect_lazy())
+}
+
+impl Bound {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then stops the workers (the batch in
+    /// hand finishes; anything unacked stays queued in the database) and drains
+    /// in-flight RPCs.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Bound {
+            config,
+            listener,
+            local_addr,
+        } = self;
+        if config.database_url.is_empty() {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create data directory {}", config.data_dir.display())
+            })?;
+        }
+        let store = Store::connect(&config.database_url())
+            .await
+            .context("cannot open the database")?;
+        let rulebooks = Arc::new(Rulebooks::new(
+            builtin_rulebooks()?,
+            &config.default_rulebook,
+        )?);
+        let catalogue = Arc::new(jixiao_audit::builtin_catalogue()?);
+        let queue: Arc<dyn JobQueue> = Arc::new(InProcessQueue::new());
+        let events: Arc<dyn EventBus> = Arc::new(InProcessEvents::new());
+
+        let (health_reporter, health) = tonic_health::server::health_reporter();
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(jixiao_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(jixiao_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+
+        let intake = config.has(Role::Intake).then(|| {
+            IntakeService::new(
+                store.clone(),
+                queue.clone(),
+                events.clone(),
+                rulebooks.default_id(),
+            )
+            .into_server()
+        });
+        let scoring = config
+            .has(Role::Scoring)
+            .then(|| ScoringService::new(store.clone(), rulebooks.clone()).into_server());
+        let audit = config.has(Role::Audit).then(|| {
+            AuditService::new(
+                store.clone(),
+                events.clone(),
+                rulebooks.clone(),
+                catalogue.clone(),
+            )
+            .into_server()
+        });
+        let export = config
+            .has(Role::Export)
+            .then(|| ExportService::new(store.clone(), events.clone()).into_server());
+        if intake.is_some() {
+            health_reporter
+                .set_serving::<IntakeServiceServer<IntakeService>>()
+                .await;
+        }
+        if scoring.is_some() {
+            health_reporter
+                .set_serving::<ScoringServiceServer<ScoringService>>()
+                .await;
+        }
+        if audit.is_some() {
+            health_reporter
+                .set_serving::<AuditServiceServer<AuditService>>()
+                .await;
+        }
+        if export.is_some() {
+            health_reporter
+                .set_serving::<ExportServiceServer<ExportService>>()
+                .await;
+        }
+
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let mut workers = Vec::new();
+        if config.has(Role::Scoring) {
+            relay_queued_jobs(&store, queue.as_ref()).await?;
+            let intake_client =
+                IntakeServiceClient::new(peer_channel(&config.peers.intake, local_addr)?);
+            let audit_client =
+                AuditServiceClient::new(peer_channel(&config.peers.audit, local_addr)?);
+            for n in 0..config.worker.concurrency {
+                let worker = ScoringWorker {
+                    store: store.clone(),
+                    queue: queue.clone(),
+                    events: events.clone(),
+                    rulebooks: rulebooks.clone(),
+                    intake: intake_client.clone(),
+                    audit: audit_client.clone(),
+                    options: WorkerOptions {
+                        consumer: format!("{local_addr}/{n}"),
+                        batch_size: config.worker.batch_size,
+                        reclaim_idle: Duration::from_secs(config.worker.reclaim_idle_secs),
+                    },
+                };
+                workers.push(tokio::spawn(worker.run(workers_stopped.clone())));
+            }
+        }
+
+        // Workers stop first, while the services they call are still up; then the server drains.
+        let grace = Duration::from_secs(config.shutdown_grace_secs);
+        let (server_stop_tx, server_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight scoring jobs");
+            let _ = stop_workers.send(true);
+            let all = futures_join(workers);
+            if tokio::time::timeout(grace, all).await.is_err() {
+                tracing::warn!("scoring workers did not finish within the grace period; their jobs stay queued");
+            }
+            let _ = server_stop_tx.send(());
+        });
+
+        tracing::info!(addr = %local_addr, roles = ?config.roles, database = %redact(&config.database_url()), "jixiao serving");
+        Server::builder()
+            .add_service(health)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_optional_service(intake)
+            .add_optional_service(scoring)
+            .add_optional_service(audit)
+            .add_optional_service(export)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = server_stop_rx.await;
+            })
+            .await
+            .context("gRPC server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
+    }
+}
+
+/// Refills the queue from the jobs the database still has queued: those of a
+/// previous run that stopped before acking, or whose enqueue failed.
+async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue) -> anyhow::Result<()> {
+    let mut after = 0;
+    let mut total = 0;
+    loop {
+        let page = store.queued_jobs(after, RELAY_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        total += page.len();
+        let full = page.len() as u64 == RELAY_PAGE;
+        queue
+            .enqueue(
+                page.into_iter()
+                    .map(|j| Job {
+                        submission_id: j.submission_id,
+                        rulebook_id: j.rulebook_id,
+                    })
+                    .collect(),
+            )
+            .await?;
+        if !full {
+            break;
+        }
+    }
+    if total > 0 {
+        tracing::info!(
+            jobs = total,
+            "re-queued scoring jobs left from a previous run"
+        );
+    }
+    Ok(())
+}
+
+/// The URL without a password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_logged() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact("sqlite://data/j.sqlite"),
+            "sqlite://data/j.sqlite"
+        );
+    }
+}

@@ -1,1 +1,118 @@
-fn main() {}
+//! `jixiao`: thin main. Parse the command line, load the configuration, run.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use jixiao_server::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "jixiao",
+    version,
+    about = "Collects, scores, audits and exports budget performance self-evaluation forms (预算绩效自评表)"
+)]
+struct Cli {
+    /// Log format: pretty or json.
+    #[arg(long, global = true, default_value = "pretty")]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run services (all four by default, on the embedded SQLite database and in-process queue).
+    Serve {
+        /// TOML configuration file; JIXIAO_* variables and these flags override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Listen address, e.g. 127.0.0.1:50051.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Directory of the embedded database.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// sqlite://… or postgres://…
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Comma-separated roles: intake,scoring,audit,export.
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format)?;
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+            database_url,
+            role,
+        } => {
+            let flags: Vec<(&str, String)> = [
+                ("listen", listen),
+                ("data_dir", data_dir.map(|d| d.display().to_string())),
+                ("database_url", database_url),
+                ("roles", role),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect();
+            let config = Config::load(config.as_deref(), std::env::vars(), &flags)?;
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(serve(config))
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let bound = jixiao_server::bind(config).await?;
+    bound.run(shutdown_signal()).await
+}
+
+/// SIGTERM or ctrl-c.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn init_tracing(format: &str) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        "pretty" => builder.try_init(),
+        "json" => builder.json().try_init(),
+        other => anyhow::bail!("--log-format: expected pretty or json, got {other:?}"),
+    }
+    .map_err(|e| anyhow::anyhow!(e))
+    .context("cannot initialise logging")
+}

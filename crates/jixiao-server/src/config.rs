@@ -1,0 +1,254 @@
+//! The one place configuration is read: a TOML file, then `JIXIAO_…`
+//! environment variables (`__` for nesting: `JIXIAO_WORKER__BATCH_SIZE`), then
+//! command-line flags. Unknown keys and bad values fail at start, naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+/// A service this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Intake,
+    Scoring,
+    Audit,
+    Export,
+}
+
+pub const ALL_ROLES: [Role; 4] = [Role::Intake, Role::Scoring, Role::Audit, Role::Export];
+
+/// Where the other services are; empty means "in this process".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Peers {
+    pub intake: String,
+    pub scoring: String,
+    pub audit: String,
+    pub export: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// Scoring worker tasks in this process.
+    pub concurrency: usize,
+    /// Jobs taken from the queue at once.
+    pub batch_size: usize,
+    /// Seconds a delivery may stay unacked before another worker takes it over.
+    pub reclaim_idle_secs: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 2,
+            batch_size: 64,
+            reclaim_idle_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// gRPC listen address.
+    pub listen: String,
+    /// Where the embedded SQLite database lives.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/jixiao.sqlite`.
+    pub database_url: String,
+    pub roles: Vec<Role>,
+    /// Rulebook for submissions that name none.
+    pub default_rulebook: String,
+    pub peers: Peers,
+    pub worker: WorkerConfig,
+    /// Seconds in-flight work may take to finish at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:50051".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            roles: ALL_ROLES.to_vec(),
+            default_rulebook: jixiao_scoring::DEFAULT_RULEBOOK_ID.into(),
+            peers: Peers::default(),
+            worker: WorkerConfig::default(),
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+const ENV_PREFIX: &str = "JIXIAO_";
+
+impl Config {
+    /// Layers `file`, then the `JIXIAO_` variables among `env`, then `flags`
+    /// (dotted keys such as `worker.batch_size`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &[(&str, String)],
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+                text.parse::<Table>()
+                    .map_err(|e| ConfigError(format!("{}: {e}", path.display())))?
+            }
+            None => Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let key = key.to_lowercase().replace("__", ".");
+            set(
+                &mut table,
+                &key,
+                &value,
+                &format!("environment variable {name}"),
+            )?;
+        }
+        for (key, value) in flags {
+            set(&mut table, key, value, &format!("flag for {key}"))?;
+        }
+        let config: Config = Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError(e.message().to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if self.roles.is_empty() {
+            return Err(ConfigError(
+                "key `roles`: at least one role is required".into(),
+            ));
+        }
+        if self.worker.batch_size == 0 || self.worker.concurrency == 0 {
+            return Err(ConfigError(
+                "keys `worker.batch_size` and `worker.concurrency` must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|e| {
+            ConfigError(format!(
+                "key `listen`: {:?} is not an address such as 127.0.0.1:50051 ({e})",
+                self.listen
+            ))
+        })
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// The database URL, defaulting to SQLite under the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("jixiao.sqlite").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+/// Sets a dotted key from text: lists are comma-separated, whole numbers are integers.
+fn set(table: &mut Table, key: &str, value: &str, source: &str) -> Result<(), ConfigError> {
+    let parts: Vec<&str> = key.split('.').collect();
+    let (last, parents) = parts
+        .split_last()
+        .ok_or_else(|| ConfigError(format!("{source}: empty key")))?;
+    let mut t = table;
+    for p in parents {
+        t = t
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Table(Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError(format!("{source}: key `{p}` is not a section")))?;
+    }
+    let v = if *last == "roles" {
+        Value::Array(
+            value
+                .split(',')
+                .map(|r| Value::String(r.trim().to_string()))
+                .collect(),
+        )
+    } else if let Ok(n) = value.parse::<i64>() {
+        Value::Integer(n)
+    } else {
+        Value::String(value.to_string())
+    };
+    t.insert(last.to_string(), v);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_standalone() {
+        let c = Config::load(None, vec![], &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:50051");
+        assert_eq!(c.roles, ALL_ROLES);
+        assert_eq!(c.database_url(), "sqlite://data/jixiao.sqlite?mode=rwc");
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = std::env::temp_dir().join(format!("jixiao-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("jixiao.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\ndata_dir = \"/srv/a\"\n[worker]\nbatch_size = 8\n",
+        )
+        .unwrap();
+        let env = vec![
+            ("JIXIAO_DATA_DIR".to_string(), "/srv/b".to_string()),
+            ("JIXIAO_WORKER__BATCH_SIZE".to_string(), "16".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load(
+            Some(&file),
+            env,
+            &[
+                ("listen", "127.0.0.1:2".into()),
+                ("roles", "intake, export".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2");
+        assert_eq!(c.data_dir, PathBuf::from("/srv/b"));
+        assert_eq!(c.worker.batch_size, 16);
+        assert_eq!(c.roles, [Role::Intake, Role::Export]);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let e = Config::load(None, vec![("JIXIAO_LISTN".into(), "x".into())], &[]).unwrap_err();
+        assert!(e.to_string().contains("listn"), "{e}");
+        let e = Config::load(None, vec![], &[("listen", "nowhere".into())]).unwrap_err();
+        assert!(e.to_string().contains("key `listen`"), "{e}");
+        let e = Config::load(None, vec![], &[("roles", "intake,billing".into())]).unwrap_err();
+        assert!(e.to_string().contains("billing"), "{e}");
+    }
+}
