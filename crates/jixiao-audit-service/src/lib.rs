@@ -151,8 +151,6 @@ impl v1::audit_service_server::AuditService for AuditService {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// Stored severities are compared as ranks: the wire order must follow the domain's.
     #[test]
     fn wire_severities_order_like_domain_severities() {

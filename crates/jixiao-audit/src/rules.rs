@@ -209,7 +209,7 @@ fn score_inflation(form: &Form, card: &ScoreCard, rule: &RuleSpec, emit: &mut Em
         };
         emit(
             location,
-            numbers(recomputed, stated, stated - recomputed),
+            numbers(recomputed, stated, jixiao_form::round2(stated - recomputed)),
             format!(
                 "“{}”自评得分 {stated} 高于按规则计算的 {recomputed}（{}）。",
                 line.label, line.explanation

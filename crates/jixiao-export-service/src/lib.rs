@@ -9,7 +9,7 @@ use jixiao_queue::EventBus;
 use jixiao_status::ApiError;
 use jixiao_store::{entity::event, EventFilter, FindingFilter, Store, SubmissionFilter};
 use prost::Message;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -23,11 +23,17 @@ const CHUNK: usize = 64 * 1024;
 pub struct ExportService {
     store: Store,
     events: Arc<dyn EventBus>,
+    /// Turns true when the server is stopping: open watches end so it can drain.
+    stopping: watch::Receiver<bool>,
 }
 
 impl ExportService {
-    pub fn new(store: Store, events: Arc<dyn EventBus>) -> Self {
-        Self { store, events }
+    pub fn new(store: Store, events: Arc<dyn EventBus>, stopping: watch::Receiver<bool>) -> Self {
+        Self {
+            store,
+            events,
+            stopping,
+        }
     }
 
     pub fn into_server(self) -> ExportServiceServer<Self> {
@@ -99,6 +105,7 @@ impl v1::export_service_server::ExportService for ExportService {
         let store = self.store.clone();
         // Subscribe before the first read, so nothing published meanwhile is missed.
         let mut newest = self.events.subscribe();
+        let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             let mut cursor = cursor;
             loop {
@@ -119,9 +126,11 @@ impl v1::export_service_server::ExportService for ExportService {
                 if page.len() as u64 == EVENT_PAGE {
                     continue;
                 }
+                // The client resumes from its last cursor on another server or after the restart.
                 tokio::select! {
                     changed = newest.changed() => if changed.is_err() { return },
                     _ = tx.closed() => return,
+                    _ = stopping.wait_for(|s| *s) => return,
                 }
             }
         });

@@ -10,7 +10,7 @@ use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
 use jixiao_queue::{EventBus, Job, JobQueue};
 use jixiao_status::ApiError;
-use jixiao_store::{entity::submission, NewSubmission, Store, SubmissionFilter, SubmitOutcome};
+use jixiao_store::{entity::submission, NewSubmission, Store, SubmissionFilter};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
@@ -54,26 +54,18 @@ impl IntakeService {
         let mut newest_event = None;
         let responses = outcomes
             .into_iter()
-            .map(|o| match o {
-                SubmitOutcome::Created {
-                    submission,
-                    job,
-                    event,
-                } => {
+            .map(|o| {
+                if let Some(created) = &o.created {
                     jobs.push(Job {
-                        submission_id: job.submission_id,
-                        rulebook_id: job.rulebook_id,
+                        submission_id: created.job.submission_id.clone(),
+                        rulebook_id: created.job.rulebook_id.clone(),
                     });
-                    newest_event = newest_event.max(Some(event.seq));
-                    v1::SubmitFormResponse {
-                        submission: Some(submission_to_proto(&submission, false)),
-                        deduplicated: false,
-                    }
+                    newest_event = newest_event.max(Some(created.event.seq));
                 }
-                SubmitOutcome::Existing(submission) => v1::SubmitFormResponse {
-                    submission: Some(submission_to_proto(&submission, false)),
-                    deduplicated: true,
-                },
+                v1::SubmitFormResponse {
+                    submission: Some(submission_to_proto(&o.submission, false)),
+                    deduplicated: o.created.is_none(),
+                }
             })
             .collect();
         if let Some(seq) = newest_event {

@@ -14,17 +14,19 @@ use crate::v1;
 /// Collects violations while reading a wire form.
 struct Reader {
     violations: Vec<Violation>,
+    /// Forms are normalised for their digest; scorecards keep their places (10.00).
+    normalize: bool,
 }
 
 impl Reader {
     /// An optional decimal: empty is `None`, anything else must parse.
-    /// Normalised (`26.890` → `26.89`) so equal amounts digest equally.
     fn decimal(&mut self, field: impl FnOnce() -> String, text: &str) -> Option<Decimal> {
         if text.trim().is_empty() {
             return None;
         }
         match parse_decimal(text) {
-            Ok(d) => Some(d.normalize()),
+            Ok(d) if self.normalize => Some(d.normalize()),
+            Ok(d) => Some(d),
             Err(reason) => {
                 self.violations.push(Violation::new(
                     field(),
@@ -84,8 +86,10 @@ impl Reader {
 /// Reads a wire form into the domain model. Semantic checks are
 /// [`jixiao_form::validate`]'s; this only reports what cannot be read.
 pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
+    // Normalised (`26.890` → `26.89`) so equal amounts digest equally.
     let mut r = Reader {
         violations: Vec::new(),
+        normalize: true,
     };
     let kind = match v1::FormKind::try_from(p.kind) {
         Ok(v1::FormKind::Project) => form::FormKind::Project,
@@ -433,6 +437,7 @@ pub fn scorecard_to_proto(c: &scoring::ScoreCard) -> v1::ScoreCard {
 pub fn scorecard_from_proto(p: &v1::ScoreCard) -> Result<scoring::ScoreCard, Vec<Violation>> {
     let mut r = Reader {
         violations: Vec::new(),
+        normalize: false,
     };
     let lines = p
         .lines

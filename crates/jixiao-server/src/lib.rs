@@ -129,9 +129,10 @@ impl Bound {
             )
             .into_server()
         });
-        let export = config
-            .has(Role::Export)
-            .then(|| ExportService::new(store.clone(), events.clone()).into_server());
+        let (stopping_tx, stopping) = watch::channel(false);
+        let export = config.has(Role::Export).then(|| {
+            ExportService::new(store.clone(), events.clone(), stopping.clone()).into_server()
+        });
         if intake.is_some() {
             health_reporter
                 .set_serving::<IntakeServiceServer<IntakeService>>()
@@ -153,7 +154,6 @@ impl Bound {
                 .await;
         }
 
-        let (stop_workers, workers_stopped) = watch::channel(false);
         let mut workers = Vec::new();
         if config.has(Role::Scoring) {
             relay_queued_jobs(&store, queue.as_ref()).await?;
@@ -175,17 +175,18 @@ impl Bound {
                         reclaim_idle: Duration::from_secs(config.worker.reclaim_idle_secs),
                     },
                 };
-                workers.push(tokio::spawn(worker.run(workers_stopped.clone())));
+                workers.push(tokio::spawn(worker.run(stopping.clone())));
             }
         }
 
-        // Workers stop first, while the services they call are still up; then the server drains.
+        // Workers stop first, while the services they call are still up, and
+        // event watches end; then the server drains.
         let grace = Duration::from_secs(config.shutdown_grace_secs);
         let (server_stop_tx, server_stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing in-flight scoring jobs");
-            let _ = stop_workers.send(true);
+            let _ = stopping_tx.send(true);
             let all = futures_join(workers);
             if tokio::time::timeout(grace, all).await.is_err() {
                 tracing::warn!("scoring workers did not finish within the grace period; their jobs stay queued");

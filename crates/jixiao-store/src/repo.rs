@@ -39,15 +39,18 @@ pub struct NewSubmission {
 
 /// What storing a submission did.
 #[derive(Debug, Clone)]
-pub enum SubmitOutcome {
-    /// New content: the submission, its queued scoring job and its `received` event.
-    Created {
-        submission: submission::Model,
-        job: scoring_job::Model,
-        event: event::Model,
-    },
-    /// The same content was already stored for this tenant; nothing was written.
-    Existing(submission::Model),
+pub struct SubmitOutcome {
+    /// The stored submission: the new one, or the one with the same content.
+    pub submission: submission::Model,
+    /// For new content, its queued scoring job and its `received` event;
+    /// `None` when the content was already stored and nothing was written.
+    pub created: Option<Created>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub job: scoring_job::Model,
+    pub event: event::Model,
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +171,10 @@ impl Store {
                         .one(&txn)
                         .await?
                         .ok_or_else(|| internal("submission conflicted but cannot be read back"))?;
-                    outcomes.push(SubmitOutcome::Existing(existing));
+                    outcomes.push(SubmitOutcome {
+                        submission: existing,
+                        created: None,
+                    });
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -195,14 +201,17 @@ impl Store {
                 String::new(),
             )
             .await?;
-            outcomes.push(SubmitOutcome::Created {
-                job: scoring_job::Model {
-                    seq: job_seq,
-                    submission_id: new.id.clone(),
-                    rulebook_id: rulebook_id.to_string(),
-                    state: JOB_QUEUED.into(),
-                    enqueued_at: new.received_at,
-                },
+            outcomes.push(SubmitOutcome {
+                created: Some(Created {
+                    job: scoring_job::Model {
+                        seq: job_seq,
+                        submission_id: new.id.clone(),
+                        rulebook_id: rulebook_id.to_string(),
+                        state: JOB_QUEUED.into(),
+                        enqueued_at: new.received_at,
+                    },
+                    event,
+                }),
                 submission: submission::Model {
                     seq,
                     id: new.id,
@@ -218,7 +227,6 @@ impl Store {
                     form: new.form,
                     received_at: new.received_at,
                 },
-                event,
             });
         }
         txn.commit().await?;
