@@ -1,0 +1,242 @@
+//! The store's contract, run against both backends: SQLite in a temp file and
+//! the real PostgreSQL on 127.0.0.1:5432 (a fresh database per test). A
+//! missing PostgreSQL fails these tests; it is never skipped.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use jixiao_store::*;
+use sea_orm::{ConnectionTrait, Database};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn unique(name: &str) -> String {
+    format!(
+        "jixiao_t_{}_{}_{}",
+        name,
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+async fn sqlite(name: &str) -> Store {
+    let path = std::env::temp_dir().join(format!("{}.sqlite", unique(name)));
+    let _ = std::fs::remove_file(&path);
+    Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap()
+}
+
+/// Admin connection; `JIXIAO_TEST_POSTGRES_URL` overrides the default.
+fn postgres_admin_url() -> String {
+    std::env::var("JIXIAO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn postgres(name: &str) -> Store {
+    let admin_url = postgres_admin_url();
+    let admin = Database::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
+    let db = unique(name);
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    Store::connect(&format!("{base}/{db}")).await.unwrap()
+}
+
+fn new_submission(n: u32, tenant: &str, unit: &str) -> NewSubmission {
+    NewSubmission {
+        id: format!("sub_{tenant}_{n}"),
+        tenant: tenant.into(),
+        content_digest: format!("digest{n}"),
+        kind: "project".into(),
+        budget_unit: unit.into(),
+        competent_department: String::new(),
+        implementing_unit: String::new(),
+        project_name: format!("项目{n}"),
+        fiscal_year: 2024,
+        form: vec![1, 2, 3],
+        received_at: 1_700_000_000_000 + i64::from(n),
+    }
+}
+
+fn new_card(submission_id: &str, total: &str) -> NewScoreCard {
+    NewScoreCard {
+        id: format!("{submission_id}:rb:1"),
+        submission_id: submission_id.into(),
+        rulebook_id: "rb".into(),
+        rulebook_version: "1".into(),
+        input_digest: "d".into(),
+        recomputed_total: total.into(),
+        grade: "优".into(),
+        card: total.as_bytes().to_vec(),
+        computed_at: 1,
+    }
+}
+
+async fn submissions_are_stored_once_per_content(store: Store) {
+    let first = store
+        .submit(new_submission(1, "t", "株洲市工业和信息化局"), "rb")
+        .await
+        .unwrap();
+    let created = first.created.expect("new content is created");
+    assert_eq!(created.job.state, JOB_QUEUED);
+    assert_eq!(created.event.event_type, "received");
+
+    let again = store
+        .submit(new_submission(1, "t", "株洲市工业和信息化局"), "rb")
+        .await
+        .unwrap();
+    assert!(again.created.is_none());
+    assert_eq!(again.submission.seq, first.submission.seq);
+
+    // A batch holding the same content twice stores it once.
+    let batch = store
+        .submit_many(
+            vec![
+                new_submission(2, "t", "u"),
+                new_submission(2, "t", "u"),
+                new_submission(3, "t", "u"),
+            ],
+            "rb",
+        )
+        .await
+        .unwrap();
+    let created: Vec<bool> = batch.iter().map(|o| o.created.is_some()).collect();
+    assert_eq!(created, [true, false, true]);
+    assert_eq!(store.queued_jobs(0, 100).await.unwrap().len(), 3);
+}
+
+async fn scorecards_and_findings_are_idempotent(store: Store) {
+    store
+        .submit(new_submission(1, "t", "u"), "rb")
+        .await
+        .unwrap();
+    let (card, event) = store
+        .save_scorecard(new_card("sub_t_1", "95.69"))
+        .await
+        .unwrap();
+    assert_eq!(card.recomputed_total, "95.69");
+    assert_eq!(event.unwrap().event_type, "scored");
+    assert_eq!(
+        store.submission("sub_t_1").await.unwrap().unwrap().status,
+        STATUS_SCORED
+    );
+    assert!(
+        store.queued_jobs(0, 100).await.unwrap().is_empty(),
+        "the job is done with the scorecard"
+    );
+
+    // A redelivered job keeps the first scorecard and announces nothing.
+    let (again, event) = store
+        .save_scorecard(new_card("sub_t_1", "12.00"))
+        .await
+        .unwrap();
+    assert_eq!(again.recomputed_total, "95.69");
+    assert!(event.is_none());
+
+    let finding = |rule: &str| NewFinding {
+        rule_id: rule.into(),
+        severity: 2,
+        finding: rule.as_bytes().to_vec(),
+    };
+    let e = store
+        .replace_findings("sub_t_1", vec![finding("A"), finding("B")], 5)
+        .await
+        .unwrap();
+    assert_eq!(e.unwrap().detail, "2 findings");
+    assert_eq!(
+        store.submission("sub_t_1").await.unwrap().unwrap().status,
+        STATUS_AUDITED
+    );
+    assert!(store
+        .replace_findings("sub_t_1", vec![finding("A"), finding("B")], 6)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .replace_findings("sub_t_1", vec![finding("A")], 7)
+        .await
+        .unwrap()
+        .is_some());
+    let rows = store
+        .list_findings(
+            &FindingFilter {
+                submission_id: Some("sub_t_1".into()),
+                ..Default::default()
+            },
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.rule_id.as_str()).collect::<Vec<_>>(),
+        ["A"]
+    );
+}
+
+async fn listings_filter_and_page(store: Store) {
+    for n in 0..5 {
+        let unit = if n % 2 == 0 { "甲" } else { "乙" };
+        store
+            .submit(new_submission(n, "t", unit), "rb")
+            .await
+            .unwrap();
+    }
+    store
+        .submit(new_submission(9, "other", "甲"), "rb")
+        .await
+        .unwrap();
+    let f = SubmissionFilter {
+        tenant: "t".into(),
+        unit: Some("甲".into()),
+        ..Default::default()
+    };
+    let page1 = store.list_submissions(&f, 0, 2).await.unwrap();
+    let page2 = store
+        .list_submissions(&f, page1.last().unwrap().seq, 2)
+        .await
+        .unwrap();
+    let ids: Vec<String> = page1.iter().chain(&page2).map(|m| m.id.clone()).collect();
+    assert_eq!(ids, ["sub_t_0", "sub_t_2", "sub_t_4"]);
+
+    let events = store
+        .events_after(
+            0,
+            100,
+            &EventFilter {
+                tenant: Some("t".into()),
+                types: vec!["received".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 5);
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    let rest = store
+        .events_after(events[2].seq, 100, &EventFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(rest.first().unwrap().seq, events[3].seq);
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),*) => {
+        mod sqlite_backend {
+            $(#[tokio::test] async fn $name() { super::$name(super::sqlite(stringify!($name)).await).await })*
+        }
+        mod postgres_backend {
+            $(#[tokio::test] async fn $name() { super::$name(super::postgres(stringify!($name)).await).await })*
+        }
+    };
+}
+
+on_both_backends!(
+    submissions_are_stored_once_per_content,
+    scorecards_and_findings_are_idempotent,
+    listings_filter_and_page
+);
