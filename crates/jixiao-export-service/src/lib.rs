@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use jixiao_proto::convert::timestamp;
+use jixiao_proto::convert::{submission_status_filter, tenant_or_default, timestamp};
 use jixiao_proto::v1::{self, export_service_server::ExportServiceServer};
 use jixiao_queue::EventBus;
 use jixiao_status::ApiError;
@@ -152,28 +152,12 @@ impl v1::export_service_server::ExportService for ExportService {
                 .into())
             }
         }
-        let status = match v1::SubmissionStatus::try_from(r.status) {
-            Ok(v1::SubmissionStatus::Unspecified) => None,
-            Ok(v1::SubmissionStatus::Received) => Some(jixiao_store::STATUS_RECEIVED),
-            Ok(v1::SubmissionStatus::Scored) => Some(jixiao_store::STATUS_SCORED),
-            Ok(v1::SubmissionStatus::Audited) => Some(jixiao_store::STATUS_AUDITED),
-            Err(_) => {
-                return Err(ApiError::invalid_field(
-                    "status",
-                    format!("unknown status {}", r.status),
-                )
-                .into())
-            }
-        };
+        let status = submission_status_filter(r.status).map_err(|v| ApiError::invalid(vec![v]))?;
         let filter = SubmissionFilter {
-            tenant: if r.tenant.trim().is_empty() {
-                "default".into()
-            } else {
-                r.tenant.trim().into()
-            },
+            tenant: tenant_or_default(&r.tenant),
             unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
             fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
-            status: status.map(String::from),
+            status: status.map(|s| s.as_str().to_string()),
         };
         let (tx, rx) = mpsc::channel(8);
         let store = self.store.clone();

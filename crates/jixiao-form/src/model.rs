@@ -66,6 +66,33 @@ impl Units {
     }
 }
 
+/// Where a submission is in the pipeline: received → scored → audited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubmissionStatus {
+    /// Stored, scoring job queued.
+    Received,
+    /// Scorecard stored.
+    Scored,
+    /// Findings stored.
+    Audited,
+}
+
+impl SubmissionStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SubmissionStatus::Received => "received",
+            SubmissionStatus::Scored => "scored",
+            SubmissionStatus::Audited => "audited",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        [Self::Received, Self::Scored, Self::Audited]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
 /// Which row of the fund block an amount belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum FundSource {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use jixiao_form::{content_digest, validate, Form};
-use jixiao_proto::convert::{form_from_proto, form_to_proto, timestamp};
+use jixiao_proto::convert::{
+    form_from_proto, form_to_proto, submission_status_filter, submission_status_to_proto,
+    tenant_or_default, timestamp,
+};
 use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
 use jixiao_queue::{EventBus, Job, JobQueue};
@@ -92,10 +95,7 @@ fn prepare(req: v1::SubmitFormRequest) -> Result<NewSubmission, ApiError> {
     if !violations.is_empty() {
         return Err(ApiError::invalid(violations));
     }
-    let tenant = match req.tenant.trim() {
-        "" => "default".to_string(),
-        t => t.to_string(),
-    };
+    let tenant = tenant_or_default(&req.tenant);
     Ok(new_submission(tenant, &form))
 }
 
@@ -121,28 +121,6 @@ fn new_submission(tenant: String, form: &Form) -> NewSubmission {
     }
 }
 
-pub fn status_from_name(s: &str) -> v1::SubmissionStatus {
-    match s {
-        jixiao_store::STATUS_RECEIVED => v1::SubmissionStatus::Received,
-        jixiao_store::STATUS_SCORED => v1::SubmissionStatus::Scored,
-        jixiao_store::STATUS_AUDITED => v1::SubmissionStatus::Audited,
-        _ => v1::SubmissionStatus::Unspecified,
-    }
-}
-
-fn status_name(s: i32) -> Result<Option<&'static str>, ApiError> {
-    match v1::SubmissionStatus::try_from(s) {
-        Ok(v1::SubmissionStatus::Unspecified) => Ok(None),
-        Ok(v1::SubmissionStatus::Received) => Ok(Some(jixiao_store::STATUS_RECEIVED)),
-        Ok(v1::SubmissionStatus::Scored) => Ok(Some(jixiao_store::STATUS_SCORED)),
-        Ok(v1::SubmissionStatus::Audited) => Ok(Some(jixiao_store::STATUS_AUDITED)),
-        Err(_) => Err(ApiError::invalid_field(
-            "status",
-            format!("unknown status {s}"),
-        )),
-    }
-}
-
 fn submission_to_proto(m: &submission::Model, with_form: bool) -> v1::Submission {
     let kind = match jixiao_form::FormKind::from_name(&m.kind) {
         Some(jixiao_form::FormKind::Project) => v1::FormKind::Project,
@@ -154,7 +132,7 @@ fn submission_to_proto(m: &submission::Model, with_form: bool) -> v1::Submission
         id: m.id.clone(),
         tenant: m.tenant.clone(),
         content_digest: m.content_digest.clone(),
-        status: status_from_name(&m.status) as i32,
+        status: submission_status_to_proto(&m.status) as i32,
         kind: kind as i32,
         budget_unit: m.budget_unit.clone(),
         project_name: m.project_name.clone(),
@@ -238,14 +216,12 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         let (size, after) =
             page_args(r.page_size, &r.page_token).map_err(|v| ApiError::invalid(vec![v]))?;
         let filter = SubmissionFilter {
-            tenant: if r.tenant.trim().is_empty() {
-                "default".into()
-            } else {
-                r.tenant.trim().into()
-            },
+            tenant: tenant_or_default(&r.tenant),
             unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
             fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
-            status: status_name(r.status)?.map(String::from),
+            status: submission_status_filter(r.status)
+                .map_err(|v| ApiError::invalid(vec![v]))?
+                .map(|s| s.as_str().to_string()),
         };
         let rows = self
             .store

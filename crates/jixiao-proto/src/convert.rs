@@ -383,6 +383,35 @@ fn direction_to_proto(d: form::Direction) -> v1::Direction {
     }
 }
 
+/// The tenant a request names; an empty one is `default`.
+pub fn tenant_or_default(tenant: &str) -> String {
+    match tenant.trim() {
+        "" => "default".to_string(),
+        t => t.to_string(),
+    }
+}
+
+/// A stored status name on the wire.
+pub fn submission_status_to_proto(name: &str) -> v1::SubmissionStatus {
+    match form::SubmissionStatus::from_name(name) {
+        Some(form::SubmissionStatus::Received) => v1::SubmissionStatus::Received,
+        Some(form::SubmissionStatus::Scored) => v1::SubmissionStatus::Scored,
+        Some(form::SubmissionStatus::Audited) => v1::SubmissionStatus::Audited,
+        None => v1::SubmissionStatus::Unspecified,
+    }
+}
+
+/// A status filter from the wire: `None` for "any".
+pub fn submission_status_filter(wire: i32) -> Result<Option<form::SubmissionStatus>, Violation> {
+    match v1::SubmissionStatus::try_from(wire) {
+        Ok(v1::SubmissionStatus::Unspecified) => Ok(None),
+        Ok(v1::SubmissionStatus::Received) => Ok(Some(form::SubmissionStatus::Received)),
+        Ok(v1::SubmissionStatus::Scored) => Ok(Some(form::SubmissionStatus::Scored)),
+        Ok(v1::SubmissionStatus::Audited) => Ok(Some(form::SubmissionStatus::Audited)),
+        Err(_) => Err(Violation::new("status", format!("unknown status {wire}"))),
+    }
+}
+
 /// Milliseconds since the Unix epoch as a wire timestamp.
 pub fn timestamp(millis: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {

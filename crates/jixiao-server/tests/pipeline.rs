@@ -19,6 +19,18 @@ fn submit(form: v1::Form) -> v1::SubmitFormRequest {
     }
 }
 
+/// Submits the 岳阳 sample form and returns its submission id.
+async fn submit_sample(intake: &mut IntakeServiceClient<tonic::transport::Channel>) -> String {
+    intake
+        .submit_form(submit(yueyang_radio_form()))
+        .await
+        .unwrap()
+        .into_inner()
+        .submission
+        .unwrap()
+        .id
+}
+
 #[tokio::test]
 async fn sample_form_is_scored_audited_and_announced() {
     let server = TestServer::start(fresh_dir("pipeline")).await;
@@ -129,12 +141,7 @@ async fn the_same_content_twice_is_one_submission_and_one_scorecard() {
     let server = TestServer::start(fresh_dir("dedup")).await;
     let ch = server.channel().await;
     let mut intake = IntakeServiceClient::new(ch.clone());
-    let first = intake
-        .submit_form(submit(yueyang_radio_form()))
-        .await
-        .unwrap()
-        .into_inner();
-    let id = first.submission.unwrap().id;
+    let id = submit_sample(&mut intake).await;
     events_until(ch.clone(), &id, v1::EventType::Audited).await;
 
     // Same amounts written differently (trailing zeros, spaces) are the same content.
@@ -289,14 +296,7 @@ async fn events_resume_after_a_cursor_without_gaps_or_repeats() {
     let server = TestServer::start(fresh_dir("resume")).await;
     let ch = server.channel().await;
     let mut intake = IntakeServiceClient::new(ch.clone());
-    let id = intake
-        .submit_form(submit(yueyang_radio_form()))
-        .await
-        .unwrap()
-        .into_inner()
-        .submission
-        .unwrap()
-        .id;
+    let id = submit_sample(&mut intake).await;
     let all = events_until(ch.clone(), &id, v1::EventType::Audited).await;
     let after_first = all[0].cursor;
     let mut stream = ExportServiceClient::new(ch)
@@ -319,14 +319,7 @@ async fn events_resume_after_a_cursor_without_gaps_or_repeats() {
 async fn export_batch_streams_json_lines_with_scorecards_and_findings() {
     let server = TestServer::start(fresh_dir("export")).await;
     let ch = server.channel().await;
-    let id = IntakeServiceClient::new(ch.clone())
-        .submit_form(submit(yueyang_radio_form()))
-        .await
-        .unwrap()
-        .into_inner()
-        .submission
-        .unwrap()
-        .id;
+    let id = submit_sample(&mut IntakeServiceClient::new(ch.clone())).await;
     events_until(ch.clone(), &id, v1::EventType::Audited).await;
     let mut stream = ExportServiceClient::new(ch)
         .export_batch(v1::ExportBatchRequest {

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use jixiao_form::SubmissionStatus;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -14,9 +15,9 @@ use crate::migration::Migrator;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-pub const STATUS_RECEIVED: &str = "received";
-pub const STATUS_SCORED: &str = "scored";
-pub const STATUS_AUDITED: &str = "audited";
+pub const STATUS_RECEIVED: &str = SubmissionStatus::Received.as_str();
+pub const STATUS_SCORED: &str = SubmissionStatus::Scored.as_str();
+pub const STATUS_AUDITED: &str = SubmissionStatus::Audited.as_str();
 
 pub const JOB_QUEUED: &str = "queued";
 pub const JOB_DONE: &str = "done";
