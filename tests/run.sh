@@ -35,7 +35,7 @@ python3 -m grpc_tools.protoc -I proto --python_out="$GEN" --grpc_python_out="$GE
 cargo build --quiet -p jixiao
 DATA=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$ROOT/target/debug/jixiao" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
+"${CARGO_TARGET_DIR:-$ROOT/target}/debug/jixiao" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 status=0
