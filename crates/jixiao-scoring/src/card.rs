@@ -28,6 +28,8 @@ pub struct ScoreLine {
     pub explanation: String,
     /// The rulebook rule applied.
     pub rule: String,
+    /// The rulebook asks for a deviation explanation here and the form gives none.
+    pub needs_explanation: bool,
 }
 
 /// The recomputed scores of one form with their provenance.
@@ -43,4 +45,6 @@ pub struct ScoreCard {
     pub recomputed_total: Option<Decimal>,
     /// 优 / 良 / 中 / 差; empty for forms that carry no score.
     pub grade: String,
+    /// How the total follows from the lines: sum, rescaling, caps.
+    pub total_explanation: String,
 }

@@ -1,294 +1,506 @@
-use jixiao_form::{round2, Direction, Form, FormKind, FundSource, Indicator, ValueKind};
+use jixiao_form::{
+    round2, Direction, Form, FormKind, FundRow, FundSource, Indicator, Measure, ValueKind,
+};
 use rust_decimal::Decimal;
 
 use crate::card::{LineStatus, ScoreCard, ScoreLine};
-use crate::rulebook::{Denominator, Rulebook};
+use crate::rulebook::{
+    AtMostMissed, Denominator, NotApplicableWeight, OverAchievement, QualitativeRule, Rulebook,
+};
 
 /// Written into every scorecard so a result can be traced to the code that made it.
 pub const ENGINE_VERSION: &str = concat!("jixiao-scoring/", env!("CARGO_PKG_VERSION"));
 
+const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
+
 /// Recomputes every score of `form` under `rulebook`. `input_digest` is the
 /// content digest of the form, recorded as provenance.
 pub fn score_form(form: &Form, input_digest: &str, rulebook: &Rulebook) -> ScoreCard {
-    let mut lines = Vec::new();
-    if form.kind != FormKind::DepartmentBasicData {
-        lines.push(execution_line(form, rulebook));
-        lines.extend(
-            form.indicators
-                .iter()
-                .enumerate()
-                .map(|(i, ind)| indicator_line(i, ind)),
-        );
-    }
-    let recomputed_total = (!lines.is_empty()).then(|| {
-        lines
-            .iter()
-            .filter_map(|l| l.recomputed_score)
-            .sum::<Decimal>()
-    });
-    ScoreCard {
+    let mut card = ScoreCard {
         rulebook_id: rulebook.id.clone(),
         rulebook_version: rulebook.version.clone(),
         rulebook_digest: rulebook.digest.clone(),
         input_digest: input_digest.to_string(),
         engine_version: ENGINE_VERSION.to_string(),
-        grade: recomputed_total
-            .map(|t| rulebook.grade(t).to_string())
-            .unwrap_or_default(),
-        lines,
+        lines: Vec::new(),
         stated_total: form.stated_total,
-        recomputed_total,
+        recomputed_total: None,
+        grade: String::new(),
+        total_explanation: String::new(),
+    };
+    // The 基础数据表 carries figures, not scores.
+    if form.kind == FormKind::DepartmentBasicData {
+        return card;
+    }
+    let (execution, rate) = execution_line(form, rulebook);
+    card.lines.push(execution);
+    card.lines.extend(
+        form.indicators
+            .iter()
+            .enumerate()
+            .map(|(i, ind)| indicator_line(i, ind, rulebook)),
+    );
+    let (total, explanation) = total(&card.lines, rate, rulebook);
+    card.grade = rulebook.grade(total).to_string();
+    card.recomputed_total = Some(total);
+    card.total_explanation = explanation;
+    card
+}
+
+/// The total: the sum of the lines, rescaled over applicable weights and capped
+/// by the execution rate as the rulebook says.
+fn total(lines: &[ScoreLine], rate: Option<Decimal>, rb: &Rulebook) -> (Decimal, String) {
+    let sum: Decimal = lines.iter().filter_map(|l| l.recomputed_score).sum();
+    let mut total = round2(sum);
+    let mut why = format!("Σ lines = {total}");
+    let excluded: Decimal = lines
+        .iter()
+        .filter(|l| l.status == LineStatus::NotApplicable)
+        .filter_map(|l| l.weight)
+        .sum();
+    if rb.not_applicable.weight == NotApplicableWeight::Rescale
+        && excluded > Decimal::ZERO
+        && excluded < HUNDRED
+    {
+        total = round2(sum * HUNDRED / (HUNDRED - excluded));
+        why = format!("{why}; not-applicable weight {excluded} rescaled: {} × 100 / (100 − {excluded}) = {total}", round2(sum));
+    }
+    if let Some(rate) = rate {
+        let cap = rb
+            .total
+            .caps
+            .iter()
+            .filter(|c| rate < c.rate_below)
+            .min_by(|a, b| a.max_total.cmp(&b.max_total));
+        if let Some(cap) = cap {
+            if total > cap.max_total {
+                why = format!(
+                    "{why}; execution rate {}% < {}%: capped at {}",
+                    round2(rate),
+                    cap.rate_below,
+                    cap.max_total
+                );
+                total = round2(cap.max_total);
+            }
+        }
+    }
+    (total, why)
+}
+
+fn line(
+    path: String,
+    label: &str,
+    ind_weight: Option<Decimal>,
+    stated: Option<Decimal>,
+) -> ScoreLine {
+    ScoreLine {
+        path,
+        label: label.to_string(),
+        weight: ind_weight,
+        stated_score: stated,
+        recomputed_score: stated,
+        status: LineStatus::SelfScoreKept,
+        explanation: String::new(),
+        rule: String::new(),
+        needs_explanation: false,
     }
 }
 
-/// 预算执行率: weight × min(executed / denominator, 1).
-fn execution_line(form: &Form, rulebook: &Rulebook) -> ScoreLine {
-    let rule = &rulebook.execution;
-    let funds = &form.funds;
+/// 预算执行率; also returns the rate in percent for caps.
+fn execution_line(form: &Form, rb: &Rulebook) -> (ScoreLine, Option<Decimal>) {
+    let rule = &rb.execution;
+    let mut l = line(
+        "funds".into(),
+        "预算执行率",
+        Some(rule.weight),
+        form.funds.stated_score,
+    );
+    l.rule = "execution".into();
     let (budget, executed) = execution_amounts(form, rule.denominator);
-    let mut line = ScoreLine {
-        path: "funds".into(),
-        label: "预算执行率".into(),
-        weight: Some(rule.weight),
-        stated_score: funds.stated_score,
-        recomputed_score: funds.stated_score,
-        status: LineStatus::Unverifiable,
-        explanation: String::new(),
-        rule: "execution".into(),
-    };
-    let denominator_name = match rule.denominator {
-        Denominator::FullYearBudget => "全年预算数",
-        Denominator::InitialBudget => "年初预算数",
-    };
+    let name = rule.denominator.label();
     match (budget, executed) {
         (Some(b), Some(e)) if b > Decimal::ZERO => {
             let rate = e / b;
-            let capped = rate.min(Decimal::ONE);
-            let score = round2(rule.weight * capped);
-            line.status = LineStatus::Scored;
-            line.recomputed_score = Some(score);
-            line.explanation = format!(
-                "全年执行数 {e} / {denominator_name} {b} = {}%; {} × min({}%, 100%) = {score:.2}",
-                round2(rate * Decimal::ONE_HUNDRED),
-                rule.weight,
-                round2(rate * Decimal::ONE_HUNDRED),
-            );
+            let used = if rule.cap_at_full {
+                rate.min(Decimal::ONE)
+            } else {
+                rate
+            };
+            let score = round2(rule.weight * used);
+            let pct = round2(rate * HUNDRED);
+            l.status = LineStatus::Scored;
+            l.recomputed_score = Some(score);
+            l.explanation = if rule.cap_at_full {
+                format!(
+                    "全年执行数 {e} / {name} {b} = {pct}%; {} × min({pct}%, 100%) = {score}",
+                    rule.weight
+                )
+            } else {
+                format!(
+                    "全年执行数 {e} / {name} {b} = {pct}%; {} × {pct}% = {score}",
+                    rule.weight
+                )
+            };
+            (l, Some(rate * HUNDRED))
         }
         _ => {
-            line.explanation = format!(
-                "{denominator_name} or 全年执行数 missing or zero: execution rate cannot be computed; self score kept"
-            );
+            l.status = LineStatus::Unverifiable;
+            l.explanation = format!("{name} or 全年执行数 missing or zero: the rate cannot be computed; self score kept");
+            (l, None)
         }
     }
-    line
 }
 
 /// The amounts of the 年度资金总额 row, or the sum of the source rows when the
 /// form has no total row.
 fn execution_amounts(form: &Form, denominator: Denominator) -> (Option<Decimal>, Option<Decimal>) {
-    let pick = |r: &jixiao_form::FundRow| match denominator {
+    let pick = |r: &FundRow| match denominator {
         Denominator::FullYearBudget => r.full_year_budget,
         Denominator::InitialBudget => r.initial_budget,
     };
     if let Some(total) = form.funds.total() {
         return (pick(total), total.executed);
     }
-    let sources = form.funds.rows.iter().filter(|r| {
-        matches!(
-            r.source,
-            FundSource::CurrentAppropriation | FundSource::PriorYearCarryover | FundSource::Other
-        )
-    });
-    let sum = |f: &dyn Fn(&jixiao_form::FundRow) -> Option<Decimal>| {
-        sources.clone().filter_map(f).reduce(|a, b| a + b)
+    let sources = || {
+        form.funds.rows.iter().filter(|r| {
+            matches!(
+                r.source,
+                FundSource::CurrentAppropriation
+                    | FundSource::PriorYearCarryover
+                    | FundSource::Other
+            )
+        })
     };
-    (sum(&pick), sum(&|r| r.executed))
+    (
+        sources().filter_map(pick).reduce(|a, b| a + b),
+        sources().filter_map(|r| r.executed).reduce(|a, b| a + b),
+    )
 }
 
-fn indicator_line(i: usize, ind: &Indicator) -> ScoreLine {
-    let mut line = ScoreLine {
-        path: format!("indicators[{i}]"),
-        label: ind.name.clone(),
-        weight: ind.weight,
-        stated_score: ind.self_score,
-        recomputed_score: ind.self_score,
-        status: LineStatus::SelfScoreKept,
-        explanation: String::new(),
-        rule: String::new(),
-    };
-    let (t, a) = (&ind.target, &ind.actual);
+fn indicator_line(i: usize, ind: &Indicator, rb: &Rulebook) -> ScoreLine {
+    let mut l = line(
+        format!("indicators[{i}]"),
+        &ind.name,
+        ind.weight,
+        ind.self_score,
+    );
+    let t = &ind.target;
     if t.kind == ValueKind::NotApplicable {
-        line.status = LineStatus::NotApplicable;
-        line.recomputed_score = None;
-        line.rule = "not_applicable".into();
-        line.explanation = format!("target {:?} is not applicable: excluded", t.raw);
-        return line;
+        l.status = LineStatus::NotApplicable;
+        l.recomputed_score = None;
+        l.rule = "not_applicable".into();
+        l.explanation = format!("target {:?} is not applicable: excluded", t.raw);
+        return l;
     }
     let Some(weight) = ind.weight else {
-        line.status = LineStatus::Unverifiable;
-        line.explanation = "no 分值: the line cannot be scored; self score kept".into();
-        return line;
+        l.status = LineStatus::Unverifiable;
+        l.explanation = "no 分值: the line cannot be scored; self score kept".into();
+        return l;
     };
-    let at_least = matches!(t.direction, Direction::AtLeast | Direction::MoreThan);
-    if t.kind != ValueKind::Quantity || !at_least {
-        line.explanation = format!(
-            "target {:?} ({}): no rule of this engine version covers it; self score kept",
-            t.raw,
-            describe(t.kind, t.direction)
-        );
-        return line;
-    }
-    line.rule = "quantity_at_least".into();
-    let (Some(target), Some(actual)) = (t.value, a.value.filter(|_| a.kind == ValueKind::Quantity))
-    else {
-        line.status = LineStatus::Unverifiable;
-        line.explanation = format!(
-            "actual {:?} cannot be compared with target {:?}; self score kept",
-            a.raw, t.raw
-        );
-        return line;
-    };
-    if !a.unit.is_empty() && a.unit != t.unit {
-        line.status = LineStatus::Unverifiable;
-        line.explanation = format!(
-            "unit of the actual ({}) differs from the target's ({}); self score kept",
-            a.unit, t.unit
-        );
-        return line;
-    }
-    let met = if t.direction == Direction::MoreThan {
-        actual > target
-    } else {
-        actual >= target
-    };
-    line.status = LineStatus::Scored;
-    if met || target.is_zero() {
-        line.recomputed_score = Some(round2(weight));
-        line.explanation = format!(
-            "{actual}{u} {} {target}{u}: met, full marks {weight}",
-            t.direction.symbol(),
-            u = t.unit
-        );
-    } else {
-        let score = round2(weight * actual / target);
-        line.recomputed_score = Some(score);
-        line.explanation = format!(
-            "{actual}{u} / {target}{u} × {weight} = {score:.2}",
-            u = t.unit
-        );
-    }
-    line
-}
-
-fn describe(kind: ValueKind, direction: Direction) -> String {
-    match kind {
-        ValueKind::Quantity => format!("quantity, direction {}", direction.symbol()),
-        ValueKind::Deadline => "deadline".into(),
-        ValueKind::Qualitative => "qualitative".into(),
-        ValueKind::NotApplicable => "not applicable".into(),
-        ValueKind::Unspecified => "unspecified".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rulebook::builtin_rulebooks;
-    use jixiao_form::{parse_measure, FundBlock, FundRow};
-    use std::str::FromStr;
-
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
-    }
-
-    fn indicator(target: &str, actual: &str, weight: &str, score: &str) -> Indicator {
-        Indicator {
-            name: "row".into(),
-            target: parse_measure(target),
-            actual: parse_measure(actual),
-            weight: Some(d(weight)),
-            self_score: Some(d(score)),
-            ..Indicator::default()
+    match t.kind {
+        ValueKind::Quantity => quantity(&mut l, ind, weight, rb),
+        ValueKind::Deadline => deadline(&mut l, ind, weight, rb),
+        ValueKind::Qualitative => qualitative(&mut l, ind, weight, &rb.qualitative),
+        ValueKind::NotApplicable | ValueKind::Unspecified => {
+            l.explanation = format!(
+                "target {:?} has no kind the engine can score; self score kept",
+                t.raw
+            );
         }
     }
+    l
+}
 
-    fn form(total: (&str, &str), indicators: Vec<Indicator>) -> Form {
-        Form {
-            kind: FormKind::Project,
-            funds: FundBlock {
-                rows: vec![FundRow {
-                    source: FundSource::Total,
-                    label: "年度资金总额".into(),
-                    full_year_budget: Some(d(total.0)),
-                    executed: Some(d(total.1)),
-                    ..FundRow::default()
-                }],
-                weight: Some(d("10")),
-                stated_score: Some(d("10")),
-                ..FundBlock::default()
-            },
-            indicators,
-            stated_total: Some(d("100")),
-            ..Form::default()
+fn unverifiable(l: &mut ScoreLine, why: String) {
+    l.status = LineStatus::Unverifiable;
+    l.recomputed_score = l.stated_score;
+    l.explanation = format!("{why}; self score kept");
+}
+
+fn scored(l: &mut ScoreLine, score: Decimal, explanation: String) {
+    l.status = LineStatus::Scored;
+    l.recomputed_score = Some(round2(score.max(Decimal::ZERO)));
+    l.explanation = explanation;
+}
+
+/// Factor that turns an amount in `from` into one in `to`; `None` when they do not compare.
+fn unit_factor(from: &str, to: &str) -> Option<Decimal> {
+    const SAME: &[(&str, &str)] = &[
+        ("月", "个月"),
+        ("天", "日"),
+        ("年", "个年度"),
+        ("项", "个项目"),
+    ];
+    const SCALED: &[(&str, &str, i64)] = &[("元", "万元", 10_000), ("万元", "亿元", 10_000)];
+    if from.is_empty()
+        || to.is_empty()
+        || from == to
+        || SAME
+            .iter()
+            .any(|(a, b)| (from, to) == (*a, *b) || (from, to) == (*b, *a))
+    {
+        return Some(Decimal::ONE);
+    }
+    SCALED.iter().find_map(|(small, large, n)| {
+        if (from, to) == (*small, *large) {
+            Some(Decimal::ONE / Decimal::from(*n))
+        } else if (from, to) == (*large, *small) {
+            Some(Decimal::from(*n))
+        } else {
+            None
+        }
+    })
+}
+
+fn quantity(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
+    let (t, a) = (&ind.target, &ind.actual);
+    let Some(target) = t.value else {
+        return unverifiable(l, format!("target {:?} has no number", t.raw));
+    };
+    let actual = match (a.kind, a.value) {
+        (ValueKind::Quantity, Some(v)) => v,
+        _ => {
+            return unverifiable(
+                l,
+                format!(
+                    "actual {:?} cannot be compared with target {:?}",
+                    a.raw, t.raw
+                ),
+            )
+        }
+    };
+    let Some(factor) = unit_factor(&a.unit, &t.unit) else {
+        return unverifiable(
+            l,
+            format!(
+                "unit of the actual ({}) does not compare with the target's ({})",
+                a.unit, t.unit
+            ),
+        );
+    };
+    let actual = actual * factor;
+    let u = t.unit.as_str();
+    let sym = t.direction.symbol();
+    match t.direction {
+        Direction::AtLeast | Direction::MoreThan => {
+            l.rule = "at_least".into();
+            let met = if t.direction == Direction::MoreThan {
+                actual > target
+            } else {
+                actual >= target
+            };
+            if !met && !target.is_zero() {
+                let s = w * actual / target;
+                return scored(
+                    l,
+                    s,
+                    format!("{actual}{u} / {target}{u} × {w} = {}", round2(s)),
+                );
+            }
+            let ratio = if target.is_zero() {
+                None
+            } else {
+                Some(actual / target * HUNDRED)
+            };
+            match (&rb.at_least.over_achievement, ratio) {
+                (OverAchievement::Penalty { at_percent, points }, Some(r)) if r >= *at_percent => scored(
+                    l,
+                    w - points,
+                    format!(
+                        "{actual}{u} {sym} {target}{u}: met at {}% of the target (≥ {at_percent}%): {w} − {points} = {}",
+                        round2(r),
+                        round2((w - points).max(Decimal::ZERO))
+                    ),
+                ),
+                (OverAchievement::ExplanationRequired { at_percent }, Some(r)) if r >= *at_percent => {
+                    l.needs_explanation = ind.deviation_reason.trim().is_empty();
+                    scored(
+                        l,
+                        w,
+                        format!(
+                            "{actual}{u} {sym} {target}{u}: met at {}% of the target (≥ {at_percent}%: an explanation is required{}): full marks {}",
+                            round2(r),
+                            if l.needs_explanation { ", none given" } else { "" },
+                            round2(w)
+                        ),
+                    )
+                }
+                _ => scored(l, w, format!("{actual}{u} {sym} {target}{u}: met, full marks {}", round2(w))),
+            }
+        }
+        Direction::AtMost | Direction::LessThan => {
+            l.rule = "at_most".into();
+            let met = if t.direction == Direction::LessThan {
+                actual < target
+            } else {
+                actual <= target
+            };
+            if met {
+                return scored(
+                    l,
+                    w,
+                    format!(
+                        "{actual}{u} {sym} {target}{u}: met, full marks {}",
+                        round2(w)
+                    ),
+                );
+            }
+            if target.is_zero() {
+                return scored(
+                    l,
+                    Decimal::ZERO,
+                    format!("{actual}{u} above a target of 0{u}: 0.00"),
+                );
+            }
+            match rb.at_most.missed {
+                AtMostMissed::LinearToZeroAtDouble => {
+                    let s = (w * (target * Decimal::TWO - actual) / target).max(Decimal::ZERO);
+                    scored(
+                        l,
+                        s,
+                        format!(
+                            "{w} × (2 × {target}{u} − {actual}{u}) / {target}{u} = {}",
+                            round2(s)
+                        ),
+                    )
+                }
+                AtMostMissed::InverseProportional => {
+                    let s = w * target / actual;
+                    scored(
+                        l,
+                        s,
+                        format!("{target}{u} / {actual}{u} × {w} = {}", round2(s)),
+                    )
+                }
+            }
+        }
+        Direction::Equal | Direction::About | Direction::Unspecified => {
+            let (rule, tol) = if t.direction == Direction::About {
+                ("about", rb.about.tolerance_percent)
+            } else {
+                ("equal", rb.equal.tolerance_percent)
+            };
+            l.rule = rule.into();
+            let allowed = target.abs() * tol / HUNDRED;
+            if (actual - target).abs() <= allowed {
+                return scored(
+                    l,
+                    w,
+                    format!(
+                        "{actual}{u} within {tol}% of {target}{u}: met, full marks {}",
+                        round2(w)
+                    ),
+                );
+            }
+            let (lo, hi) = (actual.min(target), actual.max(target));
+            let s = if hi.is_zero() { w } else { w * lo / hi };
+            scored(
+                l,
+                s,
+                format!(
+                    "{actual}{u} outside {tol}% of {target}{u}: {lo} / {hi} × {w} = {}",
+                    round2(s)
+                ),
+            )
         }
     }
+}
 
-    #[test]
-    fn execution_and_missed_target_worked_example() {
-        let rb = &builtin_rulebooks().unwrap()[0];
-        // 124.51 / 139.98 = 88.95 %; 10 × 0.8895 = 8.89. 7家 of 10家 at weight 8 = 5.60.
-        let f = form(
-            ("139.98", "124.51"),
-            vec![
-                indicator("≥10家", "7家", "8", "8"),
-                indicator("≥4个", "4", "10", "10"),
-            ],
-        );
-        let card = score_form(&f, "digest", rb);
-        assert_eq!(card.lines[0].recomputed_score, Some(d("8.89")));
-        assert_eq!(card.lines[1].recomputed_score, Some(d("5.60")));
-        assert_eq!(card.lines[1].explanation, "7家 / 10家 × 8 = 5.60");
-        assert_eq!(card.lines[2].recomputed_score, Some(d("10")));
-        assert_eq!(card.recomputed_total, Some(d("24.49")));
-        assert_eq!(card.grade, "差");
-        assert_eq!(card.input_digest, "digest");
-        assert_eq!(card.rulebook_id, "cn-national-default");
+fn deadline(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
+    l.rule = "deadline".into();
+    let (t, a) = (&ind.target, &ind.actual);
+    let met = match a.kind {
+        ValueKind::Deadline => Some(a.deadline <= t.deadline),
+        _ if a.raw == t.raw => Some(true),
+        ValueKind::Qualitative => match band(&a.raw, &rb.qualitative) {
+            Some(Band::Achieved) => Some(true),
+            Some(_) => Some(false),
+            None => None,
+        },
+        _ => None,
+    };
+    match met {
+        Some(true) => scored(
+            l,
+            w,
+            format!(
+                "done {:?} by the deadline {}: met, full marks {}",
+                a.raw,
+                t.deadline,
+                round2(w)
+            ),
+        ),
+        Some(false) => {
+            let f = rb.deadline.missed_fraction;
+            scored(
+                l,
+                w * f,
+                format!(
+                    "done {:?} after the deadline {}: {w} × {f} = {}",
+                    a.raw,
+                    t.deadline,
+                    round2(w * f)
+                ),
+            )
+        }
+        None => unverifiable(
+            l,
+            format!("actual {:?} does not say when the work was done", a.raw),
+        ),
     }
+}
 
-    #[test]
-    fn execution_is_capped_at_full_marks() {
-        let rb = &builtin_rulebooks().unwrap()[0];
-        let card = score_form(&form(("100", "120"), vec![]), "", rb);
-        assert_eq!(card.lines[0].recomputed_score, Some(d("10.00")));
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Band {
+    Achieved,
+    Partial,
+    NotAchieved,
+}
+
+/// The band the words of an actual fall in; negative words are checked first
+/// (未完成 contains 完成), then partial ones (基本完成 contains 完成).
+fn band(actual: &str, q: &QualitativeRule) -> Option<Band> {
+    let has = |words: &[String]| words.iter().any(|w| actual.contains(w.as_str()));
+    if has(&q.not_achieved_words) {
+        Some(Band::NotAchieved)
+    } else if has(&q.partial_words) {
+        Some(Band::Partial)
+    } else if has(&q.achieved_words) {
+        Some(Band::Achieved)
+    } else {
+        None
     }
+}
 
-    #[test]
-    fn uncovered_and_not_applicable_rows() {
-        let rb = &builtin_rulebooks().unwrap()[0];
-        let f = form(
-            ("10", "10"),
-            vec![
-                indicator("明显", "明显", "5", "5"),
-                indicator("/", "/", "0", "0"),
-            ],
-        );
-        let card = score_form(&f, "", rb);
-        assert_eq!(card.lines[1].status, LineStatus::SelfScoreKept);
-        assert_eq!(card.lines[1].recomputed_score, Some(d("5")));
-        assert_eq!(card.lines[2].status, LineStatus::NotApplicable);
-        assert_eq!(card.lines[2].recomputed_score, None);
-        assert_eq!(card.recomputed_total, Some(d("15.00")));
-    }
-
-    #[test]
-    fn text_actual_is_unverifiable() {
-        let rb = &builtin_rulebooks().unwrap()[0];
-        let card = score_form(
-            &form(("10", "10"), vec![indicator("≥360天", "全年", "20", "20")]),
-            "",
-            rb,
-        );
-        assert_eq!(card.lines[1].status, LineStatus::Unverifiable);
-        assert_eq!(card.lines[1].recomputed_score, Some(d("20")));
+fn qualitative(l: &mut ScoreLine, ind: &Indicator, w: Decimal, q: &QualitativeRule) {
+    l.rule = "qualitative".into();
+    let (t, a): (&Measure, &Measure) = (&ind.target, &ind.actual);
+    let found = if !a.raw.is_empty() && a.raw == t.raw {
+        Some(Band::Achieved)
+    } else {
+        band(&a.raw, q)
+    };
+    let Some(found) = found else {
+        return unverifiable(l, format!("actual {:?} matches no band's words", a.raw));
+    };
+    let (name, lo_pct, hi_pct) = match found {
+        Band::Achieved => ("达成", q.achieved_min, HUNDRED),
+        Band::Partial => ("部分达成", q.partial_min, q.achieved_min),
+        Band::NotAchieved => ("未达成", Decimal::ZERO, q.partial_min),
+    };
+    let (lo, hi) = (round2(w * lo_pct / HUNDRED), round2(w * hi_pct / HUNDRED));
+    let band_text = format!(
+        "actual {:?} → {name}, {lo_pct}%–{hi_pct}% of {w} = [{lo}, {hi}]",
+        a.raw
+    );
+    match ind.self_score {
+        Some(s) if s >= lo && s <= hi => scored(l, s, format!("{band_text}; self score {s} kept")),
+        Some(s) if s > hi => scored(
+            l,
+            hi,
+            format!("{band_text}; self score {s} clamped to {hi}"),
+        ),
+        Some(s) => scored(l, lo, format!("{band_text}; self score {s} raised to {lo}")),
+        None => scored(l, lo, format!("{band_text}; no self score: {lo}")),
     }
 }

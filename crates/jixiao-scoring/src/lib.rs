@@ -8,5 +8,7 @@ mod rulebook;
 pub use card::{LineStatus, ScoreCard, ScoreLine};
 pub use engine::{score_form, ENGINE_VERSION};
 pub use rulebook::{
-    builtin_rulebooks, Denominator, Grade, Rulebook, RulebookError, Rulebooks, DEFAULT_RULEBOOK_ID,
+    builtin_rulebooks, Applies, AtLeastRule, AtMostMissed, AtMostRule, DeadlineRule, Denominator,
+    ExecutionRule, Grade, NotApplicableRule, NotApplicableWeight, OverAchievement, QualitativeRule,
+    Rulebook, RulebookError, Rulebooks, ToleranceRule, TotalCap, TotalRule, DEFAULT_RULEBOOK_ID,
 };
