@@ -10,8 +10,7 @@ use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, audit_service_server::AuditServiceServer};
 use jixiao_queue::EventBus;
 use jixiao_scoring::{score_form, Rulebooks};
-use jixiao_scoring_service::read_form;
-use jixiao_status::ApiError;
+use jixiao_status::{read_form, ApiError};
 use jixiao_store::{FindingFilter, NewFinding, Store};
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -53,7 +52,7 @@ impl AuditService {
             None => {
                 let rb = self
                     .rulebooks
-                    .get("")
+                    .select(&form.units.region, form.fiscal_year)
                     .ok_or_else(|| ApiError::Internal("default rulebook missing".into()))?;
                 score_form(form, &content_digest(form), rb)
             }

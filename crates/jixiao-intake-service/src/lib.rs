@@ -4,15 +4,16 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use jixiao_form::{content_digest, validate, Form};
+use jixiao_form::{content_digest, Form};
 use jixiao_proto::convert::{
-    form_from_proto, form_to_proto, submission_status_filter, submission_status_to_proto,
-    tenant_or_default, timestamp,
+    form_to_proto, submission_status_filter, submission_status_to_proto, tenant_or_default,
+    timestamp,
 };
 use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
 use jixiao_queue::{EventBus, Job, JobQueue};
-use jixiao_status::ApiError;
+use jixiao_scoring::Rulebooks;
+use jixiao_status::{read_form, ApiError};
 use jixiao_store::{entity::submission, NewSubmission, Store, SubmissionFilter};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -25,7 +26,7 @@ pub struct IntakeService {
     store: Store,
     queue: Arc<dyn JobQueue>,
     events: Arc<dyn EventBus>,
-    default_rulebook: String,
+    rulebooks: Arc<Rulebooks>,
 }
 
 impl IntakeService {
@@ -33,13 +34,13 @@ impl IntakeService {
         store: Store,
         queue: Arc<dyn JobQueue>,
         events: Arc<dyn EventBus>,
-        default_rulebook: &str,
+        rulebooks: Arc<Rulebooks>,
     ) -> Self {
         Self {
             store,
             queue,
             events,
-            default_rulebook: default_rulebook.to_string(),
+            rulebooks,
         }
     }
 
@@ -52,7 +53,7 @@ impl IntakeService {
         &self,
         news: Vec<NewSubmission>,
     ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
-        let outcomes = self.store.submit_many(news, &self.default_rulebook).await?;
+        let outcomes = self.store.submit_many(news).await?;
         let mut jobs = Vec::new();
         let mut newest_event = None;
         let responses = outcomes
@@ -85,21 +86,28 @@ impl IntakeService {
     }
 }
 
-/// Checks a request and turns it into a row, or says which fields are wrong.
-fn prepare(req: v1::SubmitFormRequest) -> Result<NewSubmission, ApiError> {
-    let wire = req
-        .form
-        .ok_or_else(|| ApiError::invalid_field("form", "is required"))?;
-    let form = form_from_proto(&wire).map_err(ApiError::invalid)?;
-    let violations = validate(&form);
-    if !violations.is_empty() {
-        return Err(ApiError::invalid(violations));
+impl IntakeService {
+    /// Checks a request and turns it into a row, or says which fields are wrong.
+    fn prepare(&self, req: v1::SubmitFormRequest) -> Result<NewSubmission, ApiError> {
+        let form = read_form(req.form.as_ref())?;
+        let tenant = tenant_or_default(&req.tenant);
+        // The form's region decides the rulebook; a tenant is a region path too.
+        let region = if form.units.region.is_empty() {
+            &tenant
+        } else {
+            &form.units.region
+        };
+        let rulebook = self
+            .rulebooks
+            .select(region, form.fiscal_year)
+            .ok_or_else(|| ApiError::Internal("no default rulebook".into()))?
+            .id
+            .clone();
+        Ok(new_submission(tenant, &form, rulebook))
     }
-    let tenant = tenant_or_default(&req.tenant);
-    Ok(new_submission(tenant, &form))
 }
 
-fn new_submission(tenant: String, form: &Form) -> NewSubmission {
+fn new_submission(tenant: String, form: &Form, rulebook_id: String) -> NewSubmission {
     let digest = content_digest(form);
     // The id follows from tenant and content, so a repeat maps to the same row.
     let id = format!(
@@ -118,6 +126,7 @@ fn new_submission(tenant: String, form: &Form) -> NewSubmission {
         fiscal_year: form.fiscal_year,
         form: form_to_proto(form).encode_to_vec(),
         received_at: jixiao_proto::convert::now_millis(),
+        rulebook_id,
     }
 }
 
@@ -151,7 +160,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         &self,
         request: Request<v1::SubmitFormRequest>,
     ) -> Result<Response<v1::SubmitFormResponse>, Status> {
-        let new = prepare(request.into_inner())?;
+        let new = self.prepare(request.into_inner())?;
         let mut responses = self.store(vec![new]).await?;
         Ok(Response::new(responses.remove(0)))
     }
@@ -166,7 +175,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         let mut index = 0u32;
         while let Some(item) = stream.next().await {
             let item = item?;
-            match prepare(item) {
+            match self.prepare(item) {
                 Ok(new) => chunk.push((index, new)),
                 Err(e) => results.push(item_error(index, e)),
             }

@@ -428,6 +428,29 @@ pub fn now_millis() -> i64 {
         .unwrap_or_default()
 }
 
+/// A rulebook on the wire; its source text only when asked for.
+pub fn rulebook_to_proto(rb: &scoring::Rulebook, with_source: bool) -> v1::Rulebook {
+    v1::Rulebook {
+        id: rb.id.clone(),
+        version: rb.version.clone(),
+        title: rb.title.clone(),
+        digest: rb.digest.clone(),
+        applies: rb
+            .applies
+            .iter()
+            .map(|a| v1::RulebookScope {
+                region_prefix: a.region_prefix.clone(),
+                years: a.years.clone(),
+            })
+            .collect(),
+        source: if with_source {
+            rb.source.clone()
+        } else {
+            String::new()
+        },
+    }
+}
+
 /// A domain scorecard on the wire. `id`, `submission_id` and `computed_at` are the caller's.
 pub fn scorecard_to_proto(c: &scoring::ScoreCard) -> v1::ScoreCard {
     v1::ScoreCard {
@@ -453,11 +476,13 @@ pub fn scorecard_to_proto(c: &scoring::ScoreCard) -> v1::ScoreCard {
                 } as i32,
                 explanation: l.explanation.clone(),
                 rule: l.rule.clone(),
+                needs_explanation: l.needs_explanation,
             })
             .collect(),
         stated_total: text(c.stated_total),
         recomputed_total: text(c.recomputed_total),
         grade: c.grade.clone(),
+        total_explanation: c.total_explanation.clone(),
         ..Default::default()
     }
 }
@@ -488,6 +513,7 @@ pub fn scorecard_from_proto(p: &v1::ScoreCard) -> Result<scoring::ScoreCard, Vec
                 },
                 explanation: l.explanation.clone(),
                 rule: l.rule.clone(),
+                needs_explanation: l.needs_explanation,
             }
         })
         .collect();
@@ -501,6 +527,7 @@ pub fn scorecard_from_proto(p: &v1::ScoreCard) -> Result<scoring::ScoreCard, Vec
         stated_total: r.decimal(|| "scorecard.stated_total".into(), &p.stated_total),
         recomputed_total: r.decimal(|| "scorecard.recomputed_total".into(), &p.recomputed_total),
         grade: p.grade.clone(),
+        total_explanation: p.total_explanation.clone(),
     };
     if r.violations.is_empty() {
         Ok(card)

@@ -5,41 +5,42 @@ mod worker;
 
 use std::sync::Arc;
 
-use jixiao_form::{content_digest, validate, Form};
-use jixiao_proto::convert::{form_from_proto, scorecard_to_proto};
+use jixiao_form::{content_digest, Form};
+use jixiao_proto::convert::{
+    now_millis, rulebook_to_proto, scorecard_to_proto, submission_status_filter, tenant_or_default,
+};
 use jixiao_proto::v1::{self, scoring_service_server::ScoringServiceServer};
+use jixiao_queue::{Job, JobQueue};
 use jixiao_scoring::{score_form, Rulebook, Rulebooks};
-use jixiao_status::ApiError;
+use jixiao_status::{read_form, ApiError};
 use jixiao_store::Store;
+use jixiao_store::SubmissionFilter;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
 pub use worker::{ScoringWorker, WorkerOptions};
 
+/// Submissions queued per transaction by RescoreBatch.
+const RESCORE_PAGE: u64 = 1000;
+
 pub struct ScoringService {
     store: Store,
+    queue: Arc<dyn JobQueue>,
     rulebooks: Arc<Rulebooks>,
 }
 
 impl ScoringService {
-    pub fn new(store: Store, rulebooks: Arc<Rulebooks>) -> Self {
-        Self { store, rulebooks }
+    pub fn new(store: Store, queue: Arc<dyn JobQueue>, rulebooks: Arc<Rulebooks>) -> Self {
+        Self {
+            store,
+            queue,
+            rulebooks,
+        }
     }
 
     pub fn into_server(self) -> ScoringServiceServer<Self> {
         ScoringServiceServer::new(self)
     }
-}
-
-/// Reads and validates a wire form; the error names every bad field.
-pub fn read_form(wire: Option<&v1::Form>) -> Result<Form, ApiError> {
-    let wire = wire.ok_or_else(|| ApiError::invalid_field("form", "is required"))?;
-    let form = form_from_proto(wire).map_err(ApiError::invalid)?;
-    let violations = validate(&form);
-    if !violations.is_empty() {
-        return Err(ApiError::invalid(violations));
-    }
-    Ok(form)
 }
 
 /// The rulebook named by a request (empty: the default), or INVALID_ARGUMENT listing the known ones.
@@ -93,5 +94,82 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
             ApiError::Internal(format!("stored scorecard {} does not decode: {e}", row.id))
         })?;
         Ok(Response::new(card))
+    }
+
+    async fn rescore_batch(
+        &self,
+        request: Request<v1::RescoreBatchRequest>,
+    ) -> Result<Response<v1::RescoreBatchResponse>, Status> {
+        let r = request.into_inner();
+        if r.rulebook_id.trim().is_empty() {
+            return Err(ApiError::invalid_field("rulebook_id", "is required").into());
+        }
+        let rulebook = pick_rulebook(&self.rulebooks, &r.rulebook_id)?.id.clone();
+        let filter = SubmissionFilter {
+            tenant: tenant_or_default(&r.tenant),
+            unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
+            fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
+            status: submission_status_filter(r.status)
+                .map_err(|v| ApiError::invalid(vec![v]))?
+                .map(|s| s.as_str().to_string()),
+        };
+        let mut after = 0;
+        let mut queued = 0u32;
+        loop {
+            let page = self
+                .store
+                .list_submissions(&filter, after, RESCORE_PAGE)
+                .await
+                .map_err(ApiError::from)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            let ids: Vec<String> = page.iter().map(|s| s.id.clone()).collect();
+            // Committed first: should the enqueue fail, the jobs are relayed at the next start.
+            self.store
+                .queue_jobs(&ids, &rulebook, now_millis())
+                .await
+                .map_err(ApiError::from)?;
+            queued += ids.len() as u32;
+            let jobs = ids
+                .into_iter()
+                .map(|submission_id| Job {
+                    submission_id,
+                    rulebook_id: rulebook.clone(),
+                })
+                .collect();
+            self.queue.enqueue(jobs).await.map_err(ApiError::from)?;
+            if (page.len() as u64) < RESCORE_PAGE {
+                break;
+            }
+        }
+        Ok(Response::new(v1::RescoreBatchResponse { queued }))
+    }
+
+    async fn list_rulebooks(
+        &self,
+        _request: Request<v1::ListRulebooksRequest>,
+    ) -> Result<Response<v1::ListRulebooksResponse>, Status> {
+        Ok(Response::new(v1::ListRulebooksResponse {
+            rulebooks: self
+                .rulebooks
+                .all()
+                .iter()
+                .map(|rb| rulebook_to_proto(rb, false))
+                .collect(),
+            default_rulebook_id: self.rulebooks.default_id().to_string(),
+        }))
+    }
+
+    async fn get_rulebook(
+        &self,
+        request: Request<v1::GetRulebookRequest>,
+    ) -> Result<Response<v1::Rulebook>, Status> {
+        let id = request.into_inner().id;
+        let rb = self
+            .rulebooks
+            .get(&id)
+            .filter(|_| !id.trim().is_empty())
+            .ok_or_else(|| ApiError::not_found(format!("rulebook {id:?} does not exist")))?;
+        Ok(Response::new(rulebook_to_proto(rb, true)))
     }
 }

@@ -113,13 +113,13 @@ impl Bound {
                 store.clone(),
                 queue.clone(),
                 events.clone(),
-                rulebooks.default_id(),
+                rulebooks.clone(),
             )
             .into_server()
         });
-        let scoring = config
-            .has(Role::Scoring)
-            .then(|| ScoringService::new(store.clone(), rulebooks.clone()).into_server());
+        let scoring = config.has(Role::Scoring).then(|| {
+            ScoringService::new(store.clone(), queue.clone(), rulebooks.clone()).into_server()
+        });
         let audit = config.has(Role::Audit).then(|| {
             AuditService::new(
                 store.clone(),

@@ -61,7 +61,8 @@ async fn sample_form_is_scored_audited_and_announced() {
 
     // The scorecard, checked by hand against the form:
     // 124.51 / 139.98 = 88.948 % → 10 × 0.88948 = 8.89; "≥1 次" with 0 done → 0 / 1 × 2 = 0.00;
-    // "≥90%" with 87.72 % → 87.72 / 90 × 8 = 7.80; rows without a ≥ target keep their self score.
+    // "≥90%" with 87.72 % → 87.72 / 90 × 8 = 7.80; "100%" done "95%" (an = row, no
+    // tolerance) → 95 / 100 × 7 = 6.65; "<15%" with 0.4 % is met.
     let card = ScoringServiceClient::new(ch.clone())
         .get_score_card(v1::GetScoreCardRequest {
             submission_id: sub.id.clone(),
@@ -84,14 +85,19 @@ async fn sample_form_is_scored_audited_and_announced() {
     assert_eq!(
         recomputed,
         [
-            "8.89", "5.00", "5.00", "4.00", "4.00", "0.00", "10.00", "7.80", "5", "7", "10.00",
-            "6.00", "7", "6", "10.00"
+            "8.89", "5.00", "5.00", "4.00", "4.00", "0.00", "10.00", "7.80", "5.00", "7.00",
+            "10.00", "6.00", "7.00", "6.65", "10.00"
         ]
     );
     assert_eq!(card.lines[5].explanation, "0次 / 1次 × 2 = 0.00");
-    assert_eq!(card.lines[8].status, v1::LineStatus::SelfScoreKept as i32);
+    assert_eq!(
+        card.lines[13].explanation,
+        "95% outside 0% of 100%: 95 / 100 × 7 = 6.65"
+    );
+    assert_eq!(card.lines[9].rule, "at_most");
     assert_eq!(card.stated_total, "94.89");
-    assert_eq!(card.recomputed_total, "95.69");
+    assert_eq!(card.recomputed_total, "96.34");
+    assert_eq!(card.total_explanation, "Σ lines = 96.34");
     assert_eq!(card.grade, "优");
 
     // The one real defect of this form among the foundation rules: a missed
@@ -338,7 +344,7 @@ async fn export_batch_streams_json_lines_with_scorecards_and_findings() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 1);
     assert!(
-        lines[0].contains("\"recomputed_total\":\"95.69\""),
+        lines[0].contains("\"recomputed_total\":\"96.34\""),
         "{}",
         lines[0]
     );
@@ -377,4 +383,107 @@ async fn a_job_queued_before_a_stop_is_scored_after_the_restart() {
         ]
     );
     second.stop().await;
+}
+
+#[tokio::test]
+async fn rescoring_with_another_rulebook_adds_a_scorecard_and_keeps_the_first() {
+    let server = TestServer::start(fresh_dir("rescore")).await;
+    let ch = server.channel().await;
+    let id = submit_sample(&mut IntakeServiceClient::new(ch.clone())).await;
+    let first = events_until(ch.clone(), &id, v1::EventType::Audited).await;
+    let mut scoring = ScoringServiceClient::new(ch.clone());
+
+    let books = scoring
+        .list_rulebooks(v1::ListRulebooksRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(books.default_rulebook_id, "cn-national-default");
+    let ids: Vec<&str> = books.rulebooks.iter().map(|b| b.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "cn-national-default",
+            "example-province-2023",
+            "explain-overachievement"
+        ]
+    );
+    let book = scoring
+        .get_rulebook(v1::GetRulebookRequest {
+            id: "example-province-2023".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(book.source.contains("denominator = \"initial_budget\""));
+    let err = scoring
+        .get_rulebook(v1::GetRulebookRequest { id: "nope".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let err = scoring
+        .rescore_batch(v1::RescoreBatchRequest {
+            tenant: "湖南省/岳阳市".into(),
+            rulebook_id: "nope".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "rulebook_id"
+    );
+
+    let queued = scoring
+        .rescore_batch(v1::RescoreBatchRequest {
+            tenant: "湖南省/岳阳市".into(),
+            rulebook_id: "example-province-2023".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .queued;
+    assert_eq!(queued, 1);
+
+    // Wait for the second scored event of this submission.
+    let mut stream = ExportServiceClient::new(ch.clone())
+        .watch_events(v1::WatchEventsRequest {
+            after_cursor: first.last().unwrap().cursor,
+            types: vec![v1::EventType::Scored as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let e = tokio::time::timeout(std::time::Duration::from_secs(30), stream.next())
+        .await
+        .expect("a second scored event")
+        .unwrap()
+        .unwrap();
+    assert_eq!(e.submission_id, id);
+    drop(stream);
+
+    let card = |rulebook: &str| {
+        let mut scoring = scoring.clone();
+        let req = v1::GetScoreCardRequest {
+            submission_id: id.clone(),
+            rulebook_id: rulebook.into(),
+        };
+        async move { scoring.get_score_card(req).await.unwrap().into_inner() }
+    };
+    // 年初预算数 126, executed 124.51: 20 × 124.51 / 126 = 19.76.
+    let province = card("example-province-2023").await;
+    assert_eq!(province.lines[0].recomputed_score, "19.76");
+    assert_eq!(
+        card("").await.rulebook_id,
+        "example-province-2023",
+        "the newest card by default"
+    );
+    assert_eq!(
+        card("cn-national-default").await.recomputed_total,
+        "96.34",
+        "the first card is kept"
+    );
+    server.stop().await;
 }

@@ -103,6 +103,17 @@ impl From<QueueError> for ApiError {
     }
 }
 
+/// Reads and validates the form of a request; the error names every bad field.
+pub fn read_form(wire: Option<&jixiao_proto::v1::Form>) -> Result<jixiao_form::Form, ApiError> {
+    let wire = wire.ok_or_else(|| ApiError::invalid_field("form", "is required"))?;
+    let form = jixiao_proto::convert::form_from_proto(wire).map_err(ApiError::invalid)?;
+    let violations = jixiao_form::validate(&form);
+    if !violations.is_empty() {
+        return Err(ApiError::invalid(violations));
+    }
+    Ok(form)
+}
+
 /// A status from another service passes through with its code; only a
 /// transport failure becomes UNAVAILABLE.
 pub fn from_peer(service: &str, s: Status) -> ApiError {

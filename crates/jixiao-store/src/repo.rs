@@ -36,6 +36,8 @@ pub struct NewSubmission {
     pub fiscal_year: i32,
     pub form: Vec<u8>,
     pub received_at: i64,
+    /// The rulebook its scoring job uses.
+    pub rulebook_id: String,
 }
 
 /// What storing a submission did.
@@ -130,17 +132,13 @@ impl Store {
 
     /// Stores a submission with its scoring job and `received` event in one
     /// transaction, or returns the stored one with the same content.
-    pub async fn submit(&self, new: NewSubmission, rulebook_id: &str) -> Result<SubmitOutcome> {
-        let mut out = self.submit_many(vec![new], rulebook_id).await?;
+    pub async fn submit(&self, new: NewSubmission) -> Result<SubmitOutcome> {
+        let mut out = self.submit_many(vec![new]).await?;
         Ok(out.remove(0))
     }
 
     /// As [`Store::submit`] for many forms in one transaction: all or nothing.
-    pub async fn submit_many(
-        &self,
-        news: Vec<NewSubmission>,
-        rulebook_id: &str,
-    ) -> Result<Vec<SubmitOutcome>> {
+    pub async fn submit_many(&self, news: Vec<NewSubmission>) -> Result<Vec<SubmitOutcome>> {
         let txn = self.db.begin().await?;
         let mut outcomes = Vec::with_capacity(news.len());
         for new in news {
@@ -183,7 +181,7 @@ impl Store {
             let job = scoring_job::ActiveModel {
                 seq: NotSet,
                 submission_id: Set(new.id.clone()),
-                rulebook_id: Set(rulebook_id.to_string()),
+                rulebook_id: Set(new.rulebook_id.clone()),
                 state: Set(JOB_QUEUED.into()),
                 enqueued_at: Set(new.received_at),
             };
@@ -207,7 +205,7 @@ impl Store {
                     job: scoring_job::Model {
                         seq: job_seq,
                         submission_id: new.id.clone(),
-                        rulebook_id: rulebook_id.to_string(),
+                        rulebook_id: new.rulebook_id.clone(),
                         state: JOB_QUEUED.into(),
                         enqueued_at: new.received_at,
                     },
@@ -267,6 +265,41 @@ impl Store {
             q = q.filter(C::Status.eq(s));
         }
         Ok(q.order_by_asc(C::Seq).limit(limit).all(&self.db).await?)
+    }
+
+    /// Queues (again) a scoring job per submission with `rulebook_id`, in one
+    /// transaction; a job already there goes back to `queued`.
+    pub async fn queue_jobs(
+        &self,
+        submission_ids: &[String],
+        rulebook_id: &str,
+        at: i64,
+    ) -> Result<()> {
+        if submission_ids.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin().await?;
+        scoring_job::Entity::insert_many(submission_ids.iter().map(|id| {
+            scoring_job::ActiveModel {
+                seq: NotSet,
+                submission_id: Set(id.clone()),
+                rulebook_id: Set(rulebook_id.to_string()),
+                state: Set(JOB_QUEUED.into()),
+                enqueued_at: Set(at),
+            }
+        }))
+        .on_conflict(
+            OnConflict::columns([
+                scoring_job::Column::SubmissionId,
+                scoring_job::Column::RulebookId,
+            ])
+            .update_columns([scoring_job::Column::State, scoring_job::Column::EnqueuedAt])
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Queued scoring jobs after `after_seq`, for the relay that refills the queue at start.

@@ -59,6 +59,7 @@ fn new_submission(n: u32, tenant: &str, unit: &str) -> NewSubmission {
         fiscal_year: 2024,
         form: vec![1, 2, 3],
         received_at: 1_700_000_000_000 + i64::from(n),
+        rulebook_id: "rb".into(),
     }
 }
 
@@ -78,7 +79,7 @@ fn new_card(submission_id: &str, total: &str) -> NewScoreCard {
 
 async fn submissions_are_stored_once_per_content(store: Store) {
     let first = store
-        .submit(new_submission(1, "t", "株洲市工业和信息化局"), "rb")
+        .submit(new_submission(1, "t", "株洲市工业和信息化局"))
         .await
         .unwrap();
     let created = first.created.expect("new content is created");
@@ -86,7 +87,7 @@ async fn submissions_are_stored_once_per_content(store: Store) {
     assert_eq!(created.event.event_type, "received");
 
     let again = store
-        .submit(new_submission(1, "t", "株洲市工业和信息化局"), "rb")
+        .submit(new_submission(1, "t", "株洲市工业和信息化局"))
         .await
         .unwrap();
     assert!(again.created.is_none());
@@ -94,14 +95,11 @@ async fn submissions_are_stored_once_per_content(store: Store) {
 
     // A batch holding the same content twice stores it once.
     let batch = store
-        .submit_many(
-            vec![
-                new_submission(2, "t", "u"),
-                new_submission(2, "t", "u"),
-                new_submission(3, "t", "u"),
-            ],
-            "rb",
-        )
+        .submit_many(vec![
+            new_submission(2, "t", "u"),
+            new_submission(2, "t", "u"),
+            new_submission(3, "t", "u"),
+        ])
         .await
         .unwrap();
     let created: Vec<bool> = batch.iter().map(|o| o.created.is_some()).collect();
@@ -109,11 +107,57 @@ async fn submissions_are_stored_once_per_content(store: Store) {
     assert_eq!(store.queued_jobs(0, 100).await.unwrap().len(), 3);
 }
 
-async fn scorecards_and_findings_are_idempotent(store: Store) {
+async fn rescoring_queues_jobs_again_and_keeps_old_scorecards(store: Store) {
+    store.submit(new_submission(1, "t", "u")).await.unwrap();
     store
-        .submit(new_submission(1, "t", "u"), "rb")
+        .save_scorecard(new_card("sub_t_1", "95.69"))
         .await
         .unwrap();
+    assert!(store.queued_jobs(0, 10).await.unwrap().is_empty());
+    // Same book again, and another book twice: both queued, no duplicate job rows.
+    store
+        .queue_jobs(&["sub_t_1".into()], "rb", 2)
+        .await
+        .unwrap();
+    store
+        .queue_jobs(&["sub_t_1".into()], "other", 2)
+        .await
+        .unwrap();
+    store
+        .queue_jobs(&["sub_t_1".into()], "other", 3)
+        .await
+        .unwrap();
+    let jobs = store.queued_jobs(0, 10).await.unwrap();
+    let mut books: Vec<&str> = jobs.iter().map(|j| j.rulebook_id.as_str()).collect();
+    books.sort();
+    assert_eq!(books, ["other", "rb"]);
+    let mut other = new_card("sub_t_1", "80.00");
+    other.id = "sub_t_1:other:1".into();
+    other.rulebook_id = "other".into();
+    let (_, event) = store.save_scorecard(other).await.unwrap();
+    assert!(event.is_some(), "a new book's scorecard is announced");
+    assert_eq!(
+        store
+            .latest_scorecard("sub_t_1", None)
+            .await
+            .unwrap()
+            .unwrap()
+            .recomputed_total,
+        "80.00"
+    );
+    assert_eq!(
+        store
+            .latest_scorecard("sub_t_1", Some("rb"))
+            .await
+            .unwrap()
+            .unwrap()
+            .recomputed_total,
+        "95.69"
+    );
+}
+
+async fn scorecards_and_findings_are_idempotent(store: Store) {
+    store.submit(new_submission(1, "t", "u")).await.unwrap();
     let (card, event) = store
         .save_scorecard(new_card("sub_t_1", "95.69"))
         .await
@@ -181,13 +225,10 @@ async fn scorecards_and_findings_are_idempotent(store: Store) {
 async fn listings_filter_and_page(store: Store) {
     for n in 0..5 {
         let unit = if n % 2 == 0 { "甲" } else { "乙" };
-        store
-            .submit(new_submission(n, "t", unit), "rb")
-            .await
-            .unwrap();
+        store.submit(new_submission(n, "t", unit)).await.unwrap();
     }
     store
-        .submit(new_submission(9, "other", "甲"), "rb")
+        .submit(new_submission(9, "other", "甲"))
         .await
         .unwrap();
     let f = SubmissionFilter {
@@ -237,6 +278,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     submissions_are_stored_once_per_content,
+    rescoring_queues_jobs_again_and_keeps_old_scorecards,
     scorecards_and_findings_are_idempotent,
     listings_filter_and_page
 );
