@@ -69,7 +69,7 @@ fn row_label(label: &str, source: FundSource) -> String {
         FundSource::Other => "其他资金",
         FundSource::BasicExpenditure => "基本支出",
         FundSource::ProjectExpenditure => "项目支出",
-        FundSource::Unspecified => "",
+        FundSource::Revenue | FundSource::Unspecified => "",
     }
     .to_string()
 }

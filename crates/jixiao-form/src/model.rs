@@ -110,6 +110,8 @@ pub enum FundSource {
     BasicExpenditure,
     /// 项目支出.
     ProjectExpenditure,
+    /// A revenue line of a department form (按收入性质分); the label says which.
+    Revenue,
 }
 
 /// One row of the fund block, amounts in 万元. Blank cells are `None`.
@@ -276,4 +278,34 @@ pub struct Form {
     /// The form's own 绩效自评报告 text.
     pub narrative: String,
     pub basic_data: BasicData,
+    /// What the document parser could not read, or read with a caveat.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Where the form was found; not part of its content, so not in its digest.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// A problem found while reading a document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Diagnostic {
+    /// 1-based line (text export or sheet row); 0 when unknown.
+    pub line: u32,
+    /// Sheet and cell for spreadsheets, e.g. `Sheet1!C7`.
+    pub cell: String,
+    /// Field path in the form, e.g. `funds.stated_score`.
+    pub path: String,
+    /// Machine-readable kind: `score_as_percent`, `unreadable_number`, `form_rejected`, ….
+    pub code: String,
+    /// The text as written.
+    pub raw: String,
+    pub message: String,
+}
+
+/// Where in a document a form was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Origin {
+    pub file_name: String,
+    pub first_line: u32,
+    pub last_line: u32,
+    pub sheet: String,
 }

@@ -198,6 +198,28 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
             phone: filer.phone.trim().to_string(),
         },
         narrative: p.narrative.clone(),
+        diagnostics: p
+            .diagnostics
+            .iter()
+            .map(|d| form::Diagnostic {
+                line: d.line,
+                cell: d.cell.clone(),
+                path: d.path.clone(),
+                code: d.code.clone(),
+                raw: d.raw.clone(),
+                message: d.message.clone(),
+            })
+            .collect(),
+        origin: p
+            .origin
+            .as_ref()
+            .map(|o| form::Origin {
+                file_name: o.file_name.clone(),
+                first_line: o.first_line,
+                last_line: o.last_line,
+                sheet: o.sheet.clone(),
+            })
+            .unwrap_or_default(),
         basic_data: form::BasicData {
             column_labels: basic.column_labels,
             rows: basic
@@ -300,6 +322,13 @@ pub fn form_to_proto(f: &form::Form) -> v1::Form {
             phone: f.filer.phone.clone(),
         }),
         narrative: f.narrative.clone(),
+        diagnostics: f.diagnostics.iter().map(diagnostic_to_proto).collect(),
+        origin: Some(v1::Origin {
+            file_name: f.origin.file_name.clone(),
+            first_line: f.origin.first_line,
+            last_line: f.origin.last_line,
+            sheet: f.origin.sheet.clone(),
+        }),
         basic_data: Some(v1::BasicData {
             column_labels: f.basic_data.column_labels.clone(),
             rows: f
@@ -315,6 +344,17 @@ pub fn form_to_proto(f: &form::Form) -> v1::Form {
     }
 }
 
+pub fn diagnostic_to_proto(d: &form::Diagnostic) -> v1::Diagnostic {
+    v1::Diagnostic {
+        line: d.line,
+        cell: d.cell.clone(),
+        path: d.path.clone(),
+        code: d.code.clone(),
+        raw: d.raw.clone(),
+        message: d.message.clone(),
+    }
+}
+
 fn fund_source_from_proto(s: v1::FundSource) -> form::FundSource {
     match s {
         v1::FundSource::Unspecified => form::FundSource::Unspecified,
@@ -324,6 +364,7 @@ fn fund_source_from_proto(s: v1::FundSource) -> form::FundSource {
         v1::FundSource::Other => form::FundSource::Other,
         v1::FundSource::BasicExpenditure => form::FundSource::BasicExpenditure,
         v1::FundSource::ProjectExpenditure => form::FundSource::ProjectExpenditure,
+        v1::FundSource::Revenue => form::FundSource::Revenue,
     }
 }
 
@@ -336,6 +377,7 @@ fn fund_source_to_proto(s: form::FundSource) -> v1::FundSource {
         form::FundSource::Other => v1::FundSource::Other,
         form::FundSource::BasicExpenditure => v1::FundSource::BasicExpenditure,
         form::FundSource::ProjectExpenditure => v1::FundSource::ProjectExpenditure,
+        form::FundSource::Revenue => v1::FundSource::Revenue,
     }
 }
 
