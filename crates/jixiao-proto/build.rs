@@ -10,6 +10,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|f| proto_root.join("jixiao/v1").join(f))
         .collect();
+    // The protos live outside this crate, so cargo must be told to watch them.
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+    }
+    println!("cargo:rerun-if-changed=build.rs");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("jixiao_descriptor.bin"))

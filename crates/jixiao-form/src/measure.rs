@@ -26,6 +26,9 @@ const DIRECTION_PREFIXES: &[(&str, Direction)] = &[
     ("约", Direction::About),
 ];
 
+/// Longest unit read after a number.
+const MAX_UNIT_CHARS: usize = 4;
+
 /// Suffixes after the unit that set the direction (`90%以上`).
 const DIRECTION_SUFFIXES: &[(&str, Direction)] = &[
     ("以上", Direction::AtLeast),
@@ -79,12 +82,14 @@ pub fn parse_measure(raw: &str) -> Measure {
         }
         None => unit,
     };
+        // Units are short (个, 万元, 人次); a number running into prose is not a quantity.
+    if unit.chars().count() > MAX_UNIT_CHARS {
+        m.kind = ValueKind::Qualitative;
+        return m;
+    }
+    // A bare number keeps no direction: the rulebook says how it reads.
     m.kind = ValueKind::Quantity;
-    m.direction = if direction == Direction::Unspecified {
-        Direction::Equal
-    } else {
-        direction
-    };
+    m.direction = direction;
     m.value = Some(value);
     m.unit = unit;
     m
@@ -114,8 +119,10 @@ fn parse_deadline(s: &str) -> Option<String> {
         return None;
     }
     let rest = rest.trim();
-    if rest.starts_with('底') || rest.starts_with("末") {
-        return Some(format!("{year:04}-12-31"));
+    for whole_year in ["底", "末", "全年", "年底", "年末"] {
+        if let Some(after) = rest.strip_prefix(whole_year) {
+            return only_deadline_words(after).then(|| format!("{year:04}-12-31"));
+        }
     }
     let (month, rest) = rest.split_once('月')?;
     let month: u32 = month.trim().parse().ok()?;
@@ -123,16 +130,22 @@ fn parse_deadline(s: &str) -> Option<String> {
         return None;
     }
     let day = match rest.split_once('日') {
-        Some((d, _)) => d.trim().parse::<u32>().ok()?,
-        None if rest.trim().is_empty() || rest.trim_start().starts_with(['前', '底', '末']) => {
-            days_in_month(year, month)
-        }
+        Some((d, after)) if only_deadline_words(after) => d.trim().parse::<u32>().ok()?,
+        Some(_) => return None,
+        None if only_deadline_words(rest.trim_start_matches(['底', '末'])) => days_in_month(year, month),
         None => return None,
     };
     if day == 0 || day > days_in_month(year, month) {
         return None;
     }
     Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// What may follow a date in a deadline cell: `前`, `止`, `以前`, `完成`…; not prose
+/// (`2024年全年新增…企业116家` is a count, not a deadline).
+fn only_deadline_words(after: &str) -> bool {
+    let t = after.trim().trim_end_matches(['。', '.']);
+    matches!(t, "" | "前" | "止" | "内" | "以前" | "之前" | "前完成" | "完成" | "底前" | "内完成")
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {
@@ -175,13 +188,18 @@ mod tests {
         );
         assert_eq!(
             q("　95%"),
-            (ValueKind::Quantity, Direction::Equal, d("95"), "%".into())
+            (
+                ValueKind::Quantity,
+                Direction::Unspecified,
+                d("95"),
+                "%".into()
+            )
         );
         assert_eq!(
             q("26.89万元"),
             (
                 ValueKind::Quantity,
-                Direction::Equal,
+                Direction::Unspecified,
                 d("26.89"),
                 "万元".into()
             )
@@ -196,7 +214,12 @@ mod tests {
         );
         assert_eq!(
             q("16家，12家获以奖代投奖励"),
-            (ValueKind::Quantity, Direction::Equal, d("16"), "家".into())
+            (
+                ValueKind::Quantity,
+                Direction::Unspecified,
+                d("16"),
+                "家".into()
+            )
         );
     }
 
@@ -210,6 +233,10 @@ mod tests {
         assert_eq!(parse_measure("2024年12月前").deadline, "2024-12-31");
         assert_eq!(parse_measure("　2023年12月31日").deadline, "2023-12-31");
         assert_eq!(parse_measure("2024年2月").deadline, "2024-02-29");
+        assert_eq!(parse_measure("2023年全年").deadline, "2023-12-31");
+        assert_eq!(parse_measure("2023年12月31日止").deadline, "2023-12-31");
+        let prose = parse_measure("2024年全年新增省级专精特新中小企业116家，新增国家专精特新小巨人企业7家。");
+                assert_eq!(prose.kind, ValueKind::Qualitative);
     }
 
     #[test]

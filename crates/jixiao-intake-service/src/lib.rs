@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use jixiao_form::{content_digest, Form};
+use jixiao_form::{content_digest, validate, Form};
 use jixiao_proto::convert::{
-    form_to_proto, submission_status_filter, submission_status_to_proto, tenant_or_default,
-    timestamp,
+    diagnostic_to_proto, form_to_proto, submission_status_filter, submission_status_to_proto,
+    tenant_or_default, timestamp,
 };
 use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
@@ -21,6 +21,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 /// Forms stored per transaction in a batch.
 const BATCH_CHUNK: usize = 500;
+/// Largest request accepted (a document is sent whole).
+const MAX_DOCUMENT_BYTES: usize = 64 << 20;
 
 pub struct IntakeService {
     store: Store,
@@ -45,7 +47,8 @@ impl IntakeService {
     }
 
     pub fn into_server(self) -> IntakeServiceServer<Self> {
-        IntakeServiceServer::new(self)
+        // Whole documents arrive in one message.
+        IntakeServiceServer::new(self).max_decoding_message_size(MAX_DOCUMENT_BYTES)
     }
 
     /// Stores prepared submissions in one transaction and queues the new ones.
@@ -90,7 +93,11 @@ impl IntakeService {
     /// Checks a request and turns it into a row, or says which fields are wrong.
     fn prepare(&self, req: v1::SubmitFormRequest) -> Result<NewSubmission, ApiError> {
         let form = read_form(req.form.as_ref())?;
-        let tenant = tenant_or_default(&req.tenant);
+        self.prepare_form(tenant_or_default(&req.tenant), &form)
+    }
+
+    /// A valid form as a row, with the rulebook its region and year call for.
+    fn prepare_form(&self, tenant: String, form: &Form) -> Result<NewSubmission, ApiError> {
         // The form's region decides the rulebook; a tenant is a region path too.
         let region = if form.units.region.is_empty() {
             &tenant
@@ -103,7 +110,84 @@ impl IntakeService {
             .ok_or_else(|| ApiError::Internal("no default rulebook".into()))?
             .id
             .clone();
-        Ok(new_submission(tenant, &form, rulebook))
+        Ok(new_submission(tenant, form, rulebook))
+    }
+
+    /// Parses a document and stores each valid form; the others are reported.
+    async fn import(
+        &self,
+        r: v1::ImportDocumentRequest,
+    ) -> Result<v1::ImportDocumentResponse, ApiError> {
+        if r.file_name.trim().is_empty() {
+            return Err(ApiError::invalid_field(
+                "file_name",
+                "is required: its extension picks the parser",
+            ));
+        }
+        let parsed = jixiao_parse::parse_document(&r.file_name, &r.content)
+            .map_err(|e| ApiError::invalid_field("content", e.reason))?;
+        let tenant = tenant_or_default(&r.tenant);
+        let mut response = v1::ImportDocumentResponse {
+            diagnostics: parsed.diagnostics.iter().map(diagnostic_to_proto).collect(),
+            ..Default::default()
+        };
+        let mut pending: Vec<(u32, NewSubmission)> = Vec::new();
+        for form in &parsed.forms {
+            let index = response.forms.len() as u32;
+            let mut item = v1::ImportedForm {
+                origin: form_to_proto(form).origin,
+                project_name: form.project_name.clone(),
+                budget_unit: form.units.primary().to_string(),
+                outcome: None,
+                diagnostics: form.diagnostics.iter().map(diagnostic_to_proto).collect(),
+            };
+            let violations = validate(form);
+            if violations.is_empty() {
+                pending.push((index, self.prepare_form(tenant.clone(), form)?));
+            } else {
+                let error = ApiError::invalid(violations);
+                response.diagnostics.push(v1::Diagnostic {
+                    line: form.origin.first_line,
+                    code: "form_rejected".into(),
+                    message: format!(
+                        "the form at line {} was not stored: {error:?}",
+                        form.origin.first_line
+                    ),
+                    ..Default::default()
+                });
+                item.outcome = Some(v1::imported_form::Outcome::Error(batch_error(error)));
+            }
+            response.forms.push(item);
+        }
+        for chunk in pending.chunks(BATCH_CHUNK) {
+            let (indexes, news): (Vec<u32>, Vec<NewSubmission>) = chunk.iter().cloned().unzip();
+            let outcomes: Vec<v1::imported_form::Outcome> = match self.store(news).await {
+                Ok(responses) => responses
+                    .into_iter()
+                    .map(v1::imported_form::Outcome::Accepted)
+                    .collect(),
+                Err(e) => {
+                    let error = batch_error(e);
+                    indexes
+                        .iter()
+                        .map(|_| v1::imported_form::Outcome::Error(error.clone()))
+                        .collect()
+                }
+            };
+            for (index, outcome) in indexes.into_iter().zip(outcomes) {
+                response.forms[index as usize].outcome = Some(outcome);
+            }
+        }
+        for f in &response.forms {
+            match &f.outcome {
+                Some(v1::imported_form::Outcome::Accepted(a)) if a.deduplicated => {
+                    response.deduplicated += 1
+                }
+                Some(v1::imported_form::Outcome::Accepted(_)) => response.accepted += 1,
+                _ => response.rejected += 1,
+            }
+        }
+        Ok(response)
     }
 }
 
@@ -200,6 +284,13 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         Ok(Response::new(response))
     }
 
+    async fn import_document(
+        &self,
+        request: Request<v1::ImportDocumentRequest>,
+    ) -> Result<Response<v1::ImportDocumentResponse>, Status> {
+        Ok(Response::new(self.import(request.into_inner()).await?))
+    }
+
     async fn get_submission(
         &self,
         request: Request<v1::GetSubmissionRequest>,
@@ -266,14 +357,10 @@ impl IntakeService {
                 }))
             }
             Err(e) => {
-                let status = Status::from(e);
+                let error = batch_error(e);
                 results.extend(indexes.into_iter().map(|index| v1::BatchItemResult {
                     index,
-                    outcome: Some(v1::batch_item_result::Outcome::Error(v1::BatchItemError {
-                        code: format!("{:?}", status.code()),
-                        message: status.message().to_string(),
-                        violations: vec![],
-                    })),
+                    outcome: Some(v1::batch_item_result::Outcome::Error(error.clone())),
                 }));
             }
         }
@@ -281,6 +368,14 @@ impl IntakeService {
 }
 
 fn item_error(index: u32, e: ApiError) -> v1::BatchItemResult {
+    v1::BatchItemResult {
+        index,
+        outcome: Some(v1::batch_item_result::Outcome::Error(batch_error(e))),
+    }
+}
+
+/// An error as reported on one item of a batch or import.
+fn batch_error(e: ApiError) -> v1::BatchItemError {
     let code = format!("{:?}", e.code());
     let (message, violations) = match e {
         ApiError::InvalidArgument {
@@ -298,12 +393,9 @@ fn item_error(index: u32, e: ApiError) -> v1::BatchItemResult {
         ),
         other => (Status::from(other).message().to_string(), vec![]),
     };
-    v1::BatchItemResult {
-        index,
-        outcome: Some(v1::batch_item_result::Outcome::Error(v1::BatchItemError {
-            code,
-            message,
-            violations,
-        })),
+    v1::BatchItemError {
+        code,
+        message,
+        violations,
     }
 }

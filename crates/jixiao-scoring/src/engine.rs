@@ -5,7 +5,8 @@ use rust_decimal::Decimal;
 
 use crate::card::{LineStatus, ScoreCard, ScoreLine};
 use crate::rulebook::{
-    AtMostMissed, Denominator, NotApplicableWeight, OverAchievement, QualitativeRule, Rulebook,
+    AtMostMissed, BareDirection, Denominator, NotApplicableWeight, OverAchievement,
+    QualitativeRule, Rulebook,
 };
 
 /// Written into every scorecard so a result can be traced to the code that made it.
@@ -230,6 +231,8 @@ fn unit_factor(from: &str, to: &str) -> Option<Decimal> {
         ("天", "日"),
         ("年", "个年度"),
         ("项", "个项目"),
+        ("场", "场次"),
+        ("次", "场次"),
     ];
     const SCALED: &[(&str, &str, i64)] = &[("元", "万元", 10_000), ("万元", "亿元", 10_000)];
     if from.is_empty()
@@ -280,11 +283,27 @@ fn quantity(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
     };
     let actual = actual * factor;
     let u = t.unit.as_str();
-    let sym = t.direction.symbol();
-    match t.direction {
+    let direction = match t.direction {
+        Direction::Unspecified => {
+            let cost = ind.level1.contains("成本") || ind.level2.contains("成本");
+            let bare = if cost {
+                rb.bare_number.cost_direction
+            } else {
+                rb.bare_number.direction
+            };
+            match bare {
+                BareDirection::AtLeast => Direction::AtLeast,
+                BareDirection::AtMost => Direction::AtMost,
+                BareDirection::Equal => Direction::Equal,
+            }
+        }
+        d => d,
+    };
+    let sym = direction.symbol();
+    match direction {
         Direction::AtLeast | Direction::MoreThan => {
             l.rule = "at_least".into();
-            let met = if t.direction == Direction::MoreThan {
+            let met = if direction == Direction::MoreThan {
                 actual > target
             } else {
                 actual >= target
@@ -330,7 +349,7 @@ fn quantity(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
         }
         Direction::AtMost | Direction::LessThan => {
             l.rule = "at_most".into();
-            let met = if t.direction == Direction::LessThan {
+            let met = if direction == Direction::LessThan {
                 actual < target
             } else {
                 actual <= target
@@ -375,7 +394,7 @@ fn quantity(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
             }
         }
         Direction::Equal | Direction::About | Direction::Unspecified => {
-            let (rule, tol) = if t.direction == Direction::About {
+            let (rule, tol) = if direction == Direction::About {
                 ("about", rb.about.tolerance_percent)
             } else {
                 ("equal", rb.equal.tolerance_percent)

@@ -81,6 +81,23 @@ pub enum AtMostMissed {
     InverseProportional,
 }
 
+/// How a quantity target with no direction sign reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BareDirection {
+    AtLeast,
+    AtMost,
+    Equal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BareNumberRule {
+    pub direction: BareDirection,
+    /// Under 成本 (cost) indicators, where less is better.
+    pub cost_direction: BareDirection,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AtMostRule {
@@ -172,6 +189,7 @@ pub struct Rulebook {
     pub applies: Vec<Applies>,
     pub execution: ExecutionRule,
     pub at_least: AtLeastRule,
+    pub bare_number: BareNumberRule,
     pub at_most: AtMostRule,
     pub equal: ToleranceRule,
     pub about: ToleranceRule,

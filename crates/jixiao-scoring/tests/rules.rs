@@ -348,3 +348,26 @@ fn provenance_is_on_every_card() {
     assert_eq!(card.rulebook_digest, rb.digest);
     assert!(card.engine_version.starts_with("jixiao-scoring/"));
 }
+
+#[test]
+fn bare_number_targets_read_as_the_rulebook_says() {
+    let national = book("cn-national-default");
+    // 岳阳 department form: "110家" new enterprises, 290 achieved: a floor, met.
+    let (s, _, why) = line_score(&national, row("110家", "290家", "6", "6"));
+    assert_eq!(s, Some(d("6.00")));
+    assert!(why.contains("290家 ≥ 110家"), "{why}");
+    // Under 成本 indicators a bare number is a ceiling: 30 against 26.89 → 10 × (53.78 − 30) / 26.89 = 8.84.
+    let mut cost = row("26.89万元", "30万元", "10", "10");
+    cost.level2 = "成本指标".into();
+    let card = score_form(&form(("1", "1", "1"), vec![cost.clone()]), "", &national);
+    assert_eq!(card.lines[1].recomputed_score, Some(d("8.84")));
+    // The fictional province reads cost targets as "=": 26.89 / 30 × 10 = 8.96.
+    let province = book("example-province-2023");
+    let card = score_form(&form(("1", "1", "1"), vec![cost]), "", &province);
+    assert_eq!(card.lines[1].recomputed_score, Some(d("8.96")));
+    // 场 and 场次 count the same thing: 1 of ≥ 3 → 1 / 3 × 20 = 6.67 (株洲 中小企业服务体系).
+    assert_eq!(
+        line_score(&national, row("≥3场次", "1场", "20", "20")).0,
+        Some(d("6.67"))
+    );
+}

@@ -247,7 +247,9 @@ pub fn yueyang_radio_form() -> v1::Form {
             date: "2024年6月10日".into(),
             phone: "8721315".into(),
         }),
-        narrative: String::new(),
+                narrative: String::new(),
         basic_data: None,
+        diagnostics: vec![],
+        origin: None,
     }
 }

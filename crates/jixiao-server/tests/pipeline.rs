@@ -90,10 +90,7 @@ async fn sample_form_is_scored_audited_and_announced() {
         ]
     );
     assert_eq!(card.lines[5].explanation, "0次 / 1次 × 2 = 0.00");
-    assert_eq!(
-        card.lines[13].explanation,
-        "95% outside 0% of 100%: 95 / 100 × 7 = 6.65"
-    );
+    assert_eq!(card.lines[13].explanation, "95% / 100% × 7 = 6.65");
     assert_eq!(card.lines[9].rule, "at_most");
     assert_eq!(card.stated_total, "94.89");
     assert_eq!(card.recomputed_total, "96.34");

@@ -1,6 +1,10 @@
 //! `jixiao`: thin main. Parse the command line, load the configuration, run.
 
+mod client;
+mod import;
+
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -40,11 +44,16 @@ enum Command {
         #[arg(long)]
         role: Option<String>,
     },
+    /// Import documents (text exports of the Word forms) and print one line per form.
+    Import(import::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     init_tracing(&cli.log_format)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Serve {
             config,
@@ -63,12 +72,19 @@ fn main() -> anyhow::Result<()> {
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect();
             let config = Config::load(config.as_deref(), std::env::vars(), &flags)?;
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(serve(config))
+            runtime.block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Import(args) => exit(runtime.block_on(import::run(args))?),
     }
+}
+
+fn exit(ok: bool) -> anyhow::Result<ExitCode> {
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
