@@ -82,7 +82,7 @@ pub fn parse_measure(raw: &str) -> Measure {
         }
         None => unit,
     };
-        // Units are short (个, 万元, 人次); a number running into prose is not a quantity.
+    // Units are short (个, 万元, 人次); a number running into prose is not a quantity.
     if unit.chars().count() > MAX_UNIT_CHARS {
         m.kind = ValueKind::Qualitative;
         return m;
@@ -132,7 +132,9 @@ fn parse_deadline(s: &str) -> Option<String> {
     let day = match rest.split_once('日') {
         Some((d, after)) if only_deadline_words(after) => d.trim().parse::<u32>().ok()?,
         Some(_) => return None,
-        None if only_deadline_words(rest.trim_start_matches(['底', '末'])) => days_in_month(year, month),
+        None if only_deadline_words(rest.trim_start_matches(['底', '末'])) => {
+            days_in_month(year, month)
+        }
         None => return None,
     };
     if day == 0 || day > days_in_month(year, month) {
@@ -145,7 +147,10 @@ fn parse_deadline(s: &str) -> Option<String> {
 /// (`2024年全年新增…企业116家` is a count, not a deadline).
 fn only_deadline_words(after: &str) -> bool {
     let t = after.trim().trim_end_matches(['。', '.']);
-    matches!(t, "" | "前" | "止" | "内" | "以前" | "之前" | "前完成" | "完成" | "底前" | "内完成")
+    matches!(
+        t,
+        "" | "前" | "止" | "内" | "以前" | "之前" | "前完成" | "完成" | "底前" | "内完成"
+    )
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {
@@ -235,8 +240,10 @@ mod tests {
         assert_eq!(parse_measure("2024年2月").deadline, "2024-02-29");
         assert_eq!(parse_measure("2023年全年").deadline, "2023-12-31");
         assert_eq!(parse_measure("2023年12月31日止").deadline, "2023-12-31");
-        let prose = parse_measure("2024年全年新增省级专精特新中小企业116家，新增国家专精特新小巨人企业7家。");
-                assert_eq!(prose.kind, ValueKind::Qualitative);
+        let prose = parse_measure(
+            "2024年全年新增省级专精特新中小企业116家，新增国家专精特新小巨人企业7家。",
+        );
+        assert_eq!(prose.kind, ValueKind::Qualitative);
     }
 
     #[test]
