@@ -26,8 +26,60 @@ const DIRECTION_PREFIXES: &[(&str, Direction)] = &[
     ("约", Direction::About),
 ];
 
-/// Longest unit read after a number.
+/// Longest unknown unit read after a number.
 const MAX_UNIT_CHARS: usize = 4;
+
+/// Units that may be followed directly by prose, longest first where one is a prefix of another.
+const KNOWN_UNITS: &[&str] = &[
+    "亿千瓦时",
+    "千瓦时",
+    "平方米",
+    "万人次",
+    "人次",
+    "家次",
+    "批次",
+    "场次",
+    "个月",
+    "万元",
+    "亿元",
+    "万吨",
+    "公里",
+    "小时",
+    "分钟",
+    "%",
+    "家",
+    "个",
+    "项",
+    "元",
+    "次",
+    "天",
+    "日",
+    "月",
+    "周",
+    "场",
+    "册",
+    "块",
+    "篇",
+    "户",
+    "人",
+    "件",
+    "期",
+    "批",
+    "份",
+    "所",
+    "台",
+    "套",
+    "条",
+    "座",
+    "处",
+    "轮",
+    "部",
+    "本",
+    "张",
+    "吨",
+    "㎡",
+    "分",
+];
 
 /// Suffixes after the unit that set the direction (`90%以上`).
 const DIRECTION_SUFFIXES: &[(&str, Direction)] = &[
@@ -82,11 +134,29 @@ pub fn parse_measure(raw: &str) -> Measure {
         }
         None => unit,
     };
-    // Units are short (个, 万元, 人次); a number running into prose is not a quantity.
-    if unit.chars().count() > MAX_UNIT_CHARS {
-        m.kind = ValueKind::Qualitative;
-        return m;
-    }
+    // A known unit may run into prose (`33家企业被评为…`); an unknown one is short, or
+    // the number is part of prose (`1月12日举办会议`). A year is a date, not a count.
+    let rest_text = after.trim_start();
+    let unit = match KNOWN_UNITS.iter().find(|u| rest_text.starts_with(*u)) {
+        _ if rest_text.starts_with('年')
+            && value.fract().is_zero()
+            && (1990..=2100).contains(&value.trunc().mantissa()) =>
+        {
+            m.kind = ValueKind::Qualitative;
+            return m;
+        }
+        // `1月12日…` is a date in prose.
+        Some(known) if rest_text[known.len()..].starts_with(|c: char| c.is_ascii_digit()) => {
+            m.kind = ValueKind::Qualitative;
+            return m;
+        }
+        Some(known) if unit.chars().count() > MAX_UNIT_CHARS => known.to_string(),
+        _ if unit.chars().count() > MAX_UNIT_CHARS => {
+            m.kind = ValueKind::Qualitative;
+            return m;
+        }
+        _ => unit,
+    };
     // A bare number keeps no direction: the rulebook says how it reads.
     m.kind = ValueKind::Quantity;
     m.direction = direction;
@@ -244,6 +314,15 @@ mod tests {
             "2024年全年新增省级专精特新中小企业116家，新增国家专精特新小巨人企业7家。",
         );
         assert_eq!(prose.kind, ValueKind::Qualitative);
+        assert_eq!(
+            parse_measure("1月12日举办会议").kind,
+            ValueKind::Qualitative
+        );
+        let count = parse_measure("33家企业被评为清洁生产企业");
+        assert_eq!(
+            (count.kind, count.value, count.unit.as_str()),
+            (ValueKind::Quantity, d("33"), "家")
+        );
     }
 
     #[test]
