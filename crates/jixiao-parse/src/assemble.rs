@@ -130,7 +130,7 @@ fn borrow_units(forms: &mut [Form]) {
         .or_else(|| forms.iter().find(|f| !f.units.primary().is_empty()))
         .map(|f| f.units.primary().to_string());
     if let Some(unit) = unit {
-                for f in forms.iter_mut().filter(|f| f.units.primary().is_empty()) {
+        for f in forms.iter_mut().filter(|f| f.units.primary().is_empty()) {
             f.units.budget_unit = unit.clone();
             let line = f.origin.first_line;
             f.diagnostics.push(diag(

@@ -1,7 +1,10 @@
 //! `jixiao`: thin main. Parse the command line, load the configuration, run.
 
+mod audit;
 mod client;
+mod documents;
 mod import;
+mod score;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +49,10 @@ enum Command {
     },
     /// Import documents (text exports of the Word forms) and print one line per form.
     Import(import::Args),
+    /// Print the explained scorecard of every form in documents (nothing is stored).
+    Score(score::Args),
+    /// Print the findings of every form in documents (nothing is stored).
+    Audit(audit::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -76,6 +83,8 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => exit(runtime.block_on(import::run(args))?),
+        Command::Score(args) => exit(runtime.block_on(score::run(args))?),
+        Command::Audit(args) => exit(runtime.block_on(audit::run(args))?),
     }
 }
 
