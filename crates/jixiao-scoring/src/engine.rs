@@ -190,7 +190,7 @@ fn indicator_line(i: usize, ind: &Indicator, rb: &Rulebook) -> ScoreLine {
         l.status = LineStatus::NotApplicable;
         l.recomputed_score = None;
         l.rule = "not_applicable".into();
-        l.explanation = format!("target {:?} is not applicable: excluded", t.raw);
+        l.explanation = format!("target 「{}」 is not applicable: excluded", t.raw);
         return l;
     }
     let Some(weight) = ind.weight else {
@@ -204,7 +204,7 @@ fn indicator_line(i: usize, ind: &Indicator, rb: &Rulebook) -> ScoreLine {
         ValueKind::Qualitative => qualitative(&mut l, ind, weight, &rb.qualitative),
         ValueKind::NotApplicable | ValueKind::Unspecified => {
             l.explanation = format!(
-                "target {:?} has no kind the engine can score; self score kept",
+                "target 「{}」 has no kind the engine can score; self score kept",
                 t.raw
             );
         }
@@ -258,7 +258,7 @@ fn unit_factor(from: &str, to: &str) -> Option<Decimal> {
 fn quantity(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
     let (t, a) = (&ind.target, &ind.actual);
     let Some(target) = t.value else {
-        return unverifiable(l, format!("target {:?} has no number", t.raw));
+        return unverifiable(l, format!("target 「{}」 has no number", t.raw));
     };
     let actual = match (a.kind, a.value) {
         (ValueKind::Quantity, Some(v)) => v,
@@ -266,7 +266,7 @@ fn quantity(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
             return unverifiable(
                 l,
                 format!(
-                    "actual {:?} cannot be compared with target {:?}",
+                    "actual 「{}」 cannot be compared with target 「{}」",
                     a.raw, t.raw
                 ),
             )
@@ -443,7 +443,7 @@ fn deadline(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
             l,
             w,
             format!(
-                "done {:?} by the deadline {}: met, full marks {}",
+                "done 「{}」 by the deadline {}: met, full marks {}",
                 a.raw,
                 t.deadline,
                 round2(w)
@@ -455,7 +455,7 @@ fn deadline(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
                 l,
                 w * f,
                 format!(
-                    "done {:?} after the deadline {}: {w} × {f} = {}",
+                    "done 「{}」 after the deadline {}: {w} × {f} = {}",
                     a.raw,
                     t.deadline,
                     round2(w * f)
@@ -464,7 +464,7 @@ fn deadline(l: &mut ScoreLine, ind: &Indicator, w: Decimal, rb: &Rulebook) {
         }
         None => unverifiable(
             l,
-            format!("actual {:?} does not say when the work was done", a.raw),
+            format!("actual 「{}」 does not say when the work was done", a.raw),
         ),
     }
 }
@@ -500,7 +500,7 @@ fn qualitative(l: &mut ScoreLine, ind: &Indicator, w: Decimal, q: &QualitativeRu
         band(&a.raw, q)
     };
     let Some(found) = found else {
-        return unverifiable(l, format!("actual {:?} matches no band's words", a.raw));
+        return unverifiable(l, format!("actual 「{}」 matches no band's words", a.raw));
     };
     let (name, lo_pct, hi_pct) = match found {
         Band::Achieved => ("达成", q.achieved_min, HUNDRED),
@@ -509,7 +509,7 @@ fn qualitative(l: &mut ScoreLine, ind: &Indicator, w: Decimal, q: &QualitativeRu
     };
     let (lo, hi) = (round2(w * lo_pct / HUNDRED), round2(w * hi_pct / HUNDRED));
     let band_text = format!(
-        "actual {:?} → {name}, {lo_pct}%–{hi_pct}% of {w} = [{lo}, {hi}]",
+        "actual 「{}」 → {name}, {lo_pct}%–{hi_pct}% of {w} = [{lo}, {hi}]",
         a.raw
     );
     match ind.self_score {
