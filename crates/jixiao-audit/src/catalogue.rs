@@ -34,10 +34,29 @@ impl Severity {
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
     ExecutedOverBudget,
+    SourceRowsMismatch,
     ExecutionRateMismatch,
+    ExecutionScoreMismatch,
+    BudgetCutToExecution,
+    InitialBudgetZero,
+    DocumentDiagnostic,
+    WeightsSum,
+    SectionWeightMismatch,
+    NotApplicableWithWeight,
+    ZeroWeightMeasurable,
     ScoreOverWeight,
+    BlankScore,
     TotalMismatch,
+    MissedTargetFullMarks,
     ScoreInflation,
+    ScoreBelowRules,
+    MissingExplanation,
+    ActualIsComparator,
+    TextWhereNumberExpected,
+    UnitMismatch,
+    ActualUnitMissing,
+    CostTargetAboveBudget,
+    CostActualAboveExecuted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -55,6 +74,14 @@ pub struct RuleSpec {
     /// Allowed slack for kinds that compare numbers, in the compared unit.
     #[serde(default)]
     pub tolerance: Option<rust_decimal::Decimal>,
+    /// Lower and upper bound (percent) for kinds that grade a size, e.g. a budget cut.
+    #[serde(default)]
+    pub min_percent: Option<rust_decimal::Decimal>,
+    #[serde(default)]
+    pub max_percent: Option<rust_decimal::Decimal>,
+    /// For `document_diagnostic`: which parser diagnostic code becomes a finding.
+    #[serde(default)]
+    pub diagnostic_code: Option<String>,
 }
 
 fn enabled_by_default() -> bool {

@@ -136,7 +136,9 @@ pub fn parse_measure(raw: &str) -> Measure {
     };
     // A known unit may run into prose (`33家企业被评为…`); an unknown one is short, or
     // the number is part of prose (`1月12日举办会议`). A year is a date, not a count.
-    let rest_text = after.trim_start();
+    // 余 / 多 after a number mean "more than" (`30余篇`): not part of the unit.
+    let rest_text = after.trim_start().trim_start_matches(['余', '多']);
+    let unit = unit.trim_start_matches(['余', '多']).to_string();
     let unit = match KNOWN_UNITS.iter().find(|u| rest_text.starts_with(*u)) {
         _ if rest_text.starts_with('年')
             && value.fract().is_zero()
