@@ -93,23 +93,38 @@ impl IntakeService {
     /// Checks a request and turns it into a row, or says which fields are wrong.
     fn prepare(&self, req: v1::SubmitFormRequest) -> Result<NewSubmission, ApiError> {
         let form = read_form(req.form.as_ref())?;
-        self.prepare_form(tenant_or_default(&req.tenant), &form)
+        self.prepare_form(tenant_or_default(&req.tenant), &form, &req.rulebook_id)
     }
 
     /// A valid form as a row, with the rulebook its region and year call for.
-    fn prepare_form(&self, tenant: String, form: &Form) -> Result<NewSubmission, ApiError> {
-        // The form's region decides the rulebook; a tenant is a region path too.
-        let region = if form.units.region.is_empty() {
-            &tenant
+    fn prepare_form(
+        &self,
+        tenant: String,
+        form: &Form,
+        rulebook_id: &str,
+    ) -> Result<NewSubmission, ApiError> {
+        let rulebook = if rulebook_id.trim().is_empty() {
+            // The form's region decides the rulebook; a tenant is a region path too.
+            let region = if form.units.region.is_empty() {
+                &tenant
+            } else {
+                &form.units.region
+            };
+            self.rulebooks.select(region, form.fiscal_year)
         } else {
-            &form.units.region
-        };
-        let rulebook = self
-            .rulebooks
-            .select(region, form.fiscal_year)
-            .ok_or_else(|| ApiError::Internal("no default rulebook".into()))?
-            .id
-            .clone();
+            Some(self.rulebooks.get(rulebook_id).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "rulebook_id",
+                    format!(
+                        "unknown rulebook {rulebook_id:?}; known: {}",
+                        self.rulebooks.ids().join(", ")
+                    ),
+                )
+            })?)
+        }
+        .ok_or_else(|| ApiError::Internal("no default rulebook".into()))?
+        .id
+        .clone();
         Ok(new_submission(tenant, form, rulebook))
     }
 
@@ -143,7 +158,10 @@ impl IntakeService {
             };
             let violations = validate(form);
             if violations.is_empty() {
-                pending.push((index, self.prepare_form(tenant.clone(), form)?));
+                pending.push((
+                    index,
+                    self.prepare_form(tenant.clone(), form, &r.rulebook_id)?,
+                ));
             } else {
                 let error = ApiError::invalid(violations);
                 response.diagnostics.push(v1::Diagnostic {

@@ -61,8 +61,11 @@ pub struct Config {
     /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/jixiao.sqlite`.
     pub database_url: String,
     pub roles: Vec<Role>,
-    /// Rulebook for submissions that name none.
+    /// Rulebook for submissions that name none and match no region.
     pub default_rulebook: String,
+    /// A directory of further rulebook files (`*.toml`), loaded at start beside
+    /// the built-in ones; empty for none.
+    pub rulebook_dir: PathBuf,
     pub peers: Peers,
     pub worker: WorkerConfig,
     /// Seconds in-flight work may take to finish at shutdown.
@@ -77,6 +80,7 @@ impl Default for Config {
             database_url: String::new(),
             roles: ALL_ROLES.to_vec(),
             default_rulebook: jixiao_scoring::DEFAULT_RULEBOOK_ID.into(),
+            rulebook_dir: PathBuf::new(),
             peers: Peers::default(),
             worker: WorkerConfig::default(),
             shutdown_grace_secs: 10,

@@ -90,10 +90,7 @@ impl Bound {
         let store = Store::connect(&config.database_url())
             .await
             .context("cannot open the database")?;
-        let rulebooks = Arc::new(Rulebooks::new(
-            builtin_rulebooks()?,
-            &config.default_rulebook,
-        )?);
+        let rulebooks = Arc::new(load_rulebooks(&config)?);
         let catalogue = Arc::new(jixiao_audit::builtin_catalogue()?);
         let queue: Arc<dyn JobQueue> = Arc::new(InProcessQueue::new());
         let events: Arc<dyn EventBus> = Arc::new(InProcessEvents::new());
@@ -217,6 +214,30 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// The built-in rulebooks and those of `rulebook_dir`; a bad file stops the
+/// start with its name, key and reason.
+pub fn load_rulebooks(config: &Config) -> anyhow::Result<Rulebooks> {
+    let mut books = builtin_rulebooks()?;
+    if !config.rulebook_dir.as_os_str().is_empty() {
+        let dir = &config.rulebook_dir;
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("rulebook_dir {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            books.push(jixiao_scoring::Rulebook::from_toml(
+                &path.display().to_string(),
+                &text,
+            )?);
+        }
+    }
+    Ok(Rulebooks::new(books, &config.default_rulebook)?)
 }
 
 /// Refills the queue from the jobs the database still has queued: those of a

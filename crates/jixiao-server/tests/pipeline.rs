@@ -16,6 +16,7 @@ fn submit(form: v1::Form) -> v1::SubmitFormRequest {
     v1::SubmitFormRequest {
         tenant: "湖南省/岳阳市".into(),
         form: Some(form),
+        rulebook_id: String::new(),
     }
 }
 
@@ -192,6 +193,7 @@ async fn the_same_content_twice_is_one_submission_and_one_scorecard() {
         .submit_form(v1::SubmitFormRequest {
             tenant: "湖南省/株洲市".into(),
             form: Some(yueyang_radio_form()),
+            rulebook_id: String::new(),
         })
         .await
         .unwrap()
@@ -502,4 +504,67 @@ async fn rescoring_with_another_rulebook_adds_a_scorecard_and_keeps_the_first() 
         "the first card is kept"
     );
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_submission_may_name_its_rulebook() {
+    let server = TestServer::start(fresh_dir("explicit-rulebook")).await;
+    let ch = server.channel().await;
+    let mut intake = IntakeServiceClient::new(ch.clone());
+    let mut req = submit(yueyang_radio_form());
+    req.rulebook_id = "nope".into();
+    let err = intake.submit_form(req.clone()).await.unwrap_err();
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "rulebook_id"
+    );
+    req.rulebook_id = "example-province-2023".into();
+    let id = intake
+        .submit_form(req)
+        .await
+        .unwrap()
+        .into_inner()
+        .submission
+        .unwrap()
+        .id;
+    events_until(ch.clone(), &id, v1::EventType::Scored).await;
+    let card = ScoringServiceClient::new(ch)
+        .get_score_card(v1::GetScoreCardRequest {
+            submission_id: id,
+            rulebook_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(card.rulebook_id, "example-province-2023");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_rulebook_file_stops_the_start_naming_file_and_key() {
+    let dir = fresh_dir("bad-rulebook");
+    let books = dir.join("rulebooks");
+    std::fs::create_dir_all(&books).unwrap();
+    std::fs::write(
+        books.join("mine.toml"),
+        "id = \"mine\"\nversion = \"1\"\ntitle = \"t\"\nweight = 3\n",
+    )
+    .unwrap();
+    let config = jixiao_server::Config::load(
+        None,
+        Vec::new(),
+        &[
+            ("listen", "127.0.0.1:0".into()),
+            ("data_dir", dir.display().to_string()),
+            ("rulebook_dir", books.display().to_string()),
+        ],
+    )
+    .unwrap();
+    let bound = jixiao_server::bind(config).await.unwrap();
+    let err = bound.run(async {}).await.unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("mine.toml") && text.contains("weight"),
+        "{text}"
+    );
 }

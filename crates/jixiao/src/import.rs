@@ -20,6 +20,9 @@ pub struct Args {
     pub files: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub target: Target,
+    /// Rulebook to score with; by default the one each form's region and year call for.
+    #[arg(long, default_value = "")]
+    pub rulebook: String,
     /// Seconds to wait for scoring and audit before printing what is there.
     #[arg(long, default_value_t = 120)]
     pub wait_secs: u64,
@@ -63,6 +66,7 @@ async fn import(args: &Args, channel: Channel) -> anyhow::Result<bool> {
                 file_name: name.clone(),
                 content,
                 content_type: String::new(),
+                rulebook_id: args.rulebook.clone(),
             })
             .await;
         let reply = match reply {
