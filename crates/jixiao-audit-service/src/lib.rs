@@ -3,16 +3,23 @@
 
 use std::sync::Arc;
 
-use jixiao_audit::{audit_form, Catalogue};
+use jixiao_audit::{audit_department, audit_form, Catalogue};
+use jixiao_form::Violation;
 use jixiao_form::{content_digest, Form};
-use jixiao_proto::convert::{finding_to_proto, now_millis, scorecard_from_proto};
+use jixiao_proto::convert::{
+    finding_to_proto, form_from_proto, now_millis, scorecard_from_proto, severity_to_proto,
+    tenant_or_default,
+};
 use jixiao_proto::paging::{next_token, page_args};
+use jixiao_proto::v1::intake_service_client::IntakeServiceClient;
 use jixiao_proto::v1::{self, audit_service_server::AuditServiceServer};
 use jixiao_queue::EventBus;
 use jixiao_scoring::{score_form, Rulebooks};
+use jixiao_status::from_peer;
 use jixiao_status::{read_form, ApiError};
 use jixiao_store::{FindingFilter, NewFinding, Store};
 use prost::Message;
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 pub struct AuditService {
@@ -20,6 +27,8 @@ pub struct AuditService {
     events: Arc<dyn EventBus>,
     rulebooks: Arc<Rulebooks>,
     catalogue: Arc<Catalogue>,
+    /// Department audits read the stored forms through intake, never its tables.
+    intake: IntakeServiceClient<Channel>,
 }
 
 impl AuditService {
@@ -28,12 +37,58 @@ impl AuditService {
         events: Arc<dyn EventBus>,
         rulebooks: Arc<Rulebooks>,
         catalogue: Arc<Catalogue>,
+        intake: IntakeServiceClient<Channel>,
     ) -> Self {
         Self {
             store,
             events,
             rulebooks,
             catalogue,
+            intake,
+        }
+    }
+
+    /// The stored forms of a department and year, with their submission ids.
+    async fn department_forms(
+        &self,
+        tenant: &str,
+        unit: &str,
+        year: i32,
+    ) -> Result<Vec<(String, Form)>, ApiError> {
+        let mut intake = self.intake.clone();
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = intake
+                .list_submissions(v1::ListSubmissionsRequest {
+                    tenant: tenant.to_string(),
+                    unit: unit.to_string(),
+                    fiscal_year: year,
+                    page_size: 1000,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|s| from_peer("intake", s))?
+                .into_inner();
+            for s in page.submissions {
+                let full = intake
+                    .get_submission(v1::GetSubmissionRequest { id: s.id.clone() })
+                    .await
+                    .map_err(|s| from_peer("intake", s))?
+                    .into_inner();
+                let form = full.form.as_ref().ok_or_else(|| {
+                    ApiError::Internal(format!("submission {} has no form", s.id))
+                })?;
+                let form = form_from_proto(form).map_err(|v| {
+                    ApiError::Internal(format!("stored form {} is invalid: {v:?}", s.id))
+                })?;
+                out.push((s.id, form));
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = page.next_page_token;
         }
     }
 
@@ -110,6 +165,120 @@ impl v1::audit_service_server::AuditService for AuditService {
         Ok(Response::new(v1::AuditFormResponse { findings }))
     }
 
+    async fn audit_department(
+        &self,
+        request: Request<v1::AuditDepartmentRequest>,
+    ) -> Result<Response<v1::AuditDepartmentResponse>, Status> {
+        let r = request.into_inner();
+        if !r.forms.is_empty() {
+            let forms = r
+                .forms
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    read_form(Some(f)).map_err(|e| match e {
+                        ApiError::InvalidArgument { violations, .. } => ApiError::invalid(
+                            violations
+                                .into_iter()
+                                .map(|v| {
+                                    Violation::new(
+                                        format!(
+                                            "forms[{i}].{}",
+                                            v.field.trim_start_matches("form.")
+                                        ),
+                                        v.description,
+                                    )
+                                })
+                                .collect(),
+                        ),
+                        other => other,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let findings = audit_department(&forms, &self.catalogue)
+                .into_iter()
+                .map(|(i, f)| v1::DepartmentFinding {
+                    form_index: i as u32,
+                    submission_id: String::new(),
+                    finding: Some(finding_to_proto(&f)),
+                })
+                .collect();
+            return Ok(Response::new(v1::AuditDepartmentResponse {
+                findings,
+                forms: forms.len() as u32,
+            }));
+        }
+        if r.unit.trim().is_empty() || r.fiscal_year == 0 {
+            return Err(ApiError::invalid_field(
+                "unit",
+                "unit and fiscal_year are required when no forms are given",
+            )
+            .into());
+        }
+        let tenant = tenant_or_default(&r.tenant);
+        let unit = r.unit.trim().to_string();
+        let stored = self.department_forms(&tenant, &unit, r.fiscal_year).await?;
+        let forms: Vec<Form> = stored.iter().map(|(_, f)| f.clone()).collect();
+        let mut findings = Vec::new();
+        let mut rows = Vec::new();
+        for (n, (i, f)) in audit_department(&forms, &self.catalogue)
+            .into_iter()
+            .enumerate()
+        {
+            let submission_id = stored[i].0.clone();
+            let mut wire = finding_to_proto(&f);
+            wire.id = format!("{tenant}:{unit}:{}:dept:{n}", r.fiscal_year);
+            wire.submission_id = submission_id.clone();
+            rows.push((
+                submission_id.clone(),
+                NewFinding {
+                    rule_id: wire.rule_id.clone(),
+                    severity: wire.severity,
+                    finding: wire.encode_to_vec(),
+                },
+            ));
+            findings.push(v1::DepartmentFinding {
+                form_index: i as u32,
+                submission_id,
+                finding: Some(wire),
+            });
+        }
+        self.store
+            .replace_department_findings(&tenant, &unit, r.fiscal_year, rows)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(v1::AuditDepartmentResponse {
+            findings,
+            forms: forms.len() as u32,
+        }))
+    }
+
+    async fn get_rule_catalog(
+        &self,
+        _request: Request<v1::GetRuleCatalogRequest>,
+    ) -> Result<Response<v1::RuleCatalog>, Status> {
+        let c = &self.catalogue;
+        Ok(Response::new(v1::RuleCatalog {
+            id: c.id.clone(),
+            version: c.version.clone(),
+            rules: c
+                .rules
+                .iter()
+                .map(|r| v1::Rule {
+                    id: r.id.clone(),
+                    version: r.version.clone(),
+                    kind: format!("{:?}", r.kind),
+                    severity: severity_to_proto(r.severity) as i32,
+                    category: r.category.clone(),
+                    title_zh: r.title_zh.clone(),
+                    title_en: r.title_en.clone(),
+                    enabled: r.enabled,
+                    cross_form: r.kind.is_department(),
+                })
+                .collect(),
+        }))
+    }
+
     async fn list_findings(
         &self,
         request: Request<v1::ListFindingsRequest>,
@@ -125,6 +294,9 @@ impl v1::audit_service_server::AuditService for AuditService {
         })?;
         let filter = FindingFilter {
             submission_id: Some(r.submission_id.trim().to_string()).filter(|s| !s.is_empty()),
+            tenant: Some(r.tenant.trim().to_string()).filter(|s| !s.is_empty()),
+            budget_unit: Some(r.unit.trim().to_string()).filter(|s| !s.is_empty()),
+            fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
             min_severity: (min != v1::Severity::Unspecified).then_some(min as i32),
             rule_id: Some(r.rule_id.trim().to_string()).filter(|s| !s.is_empty()),
         };
@@ -150,12 +322,14 @@ impl v1::audit_service_server::AuditService for AuditService {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Stored severities are compared as ranks: the wire order must follow the domain's.
     #[test]
     fn wire_severities_order_like_domain_severities() {
         use jixiao_audit::Severity::*;
         let ranks: Vec<i32> = [Info, Warning, Error]
-            .map(|s| jixiao_proto::convert::severity_to_proto(s) as i32)
+            .map(|s| severity_to_proto(s) as i32)
             .to_vec();
         assert!(ranks.windows(2).all(|w| w[0] < w[1]));
     }

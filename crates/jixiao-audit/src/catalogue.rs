@@ -57,6 +57,26 @@ pub enum RuleKind {
     ActualUnitMissing,
     CostTargetAboveBudget,
     CostActualAboveExecuted,
+    // Cross-form (department) kinds.
+    DepartmentProjectSpending,
+    DepartmentOtherFunds,
+    DuplicateProject,
+    BasicDataProjectSpending,
+    BasicDataSubtotals,
+}
+
+impl RuleKind {
+    /// Whether the kind compares several forms of a department.
+    pub fn is_department(self) -> bool {
+        matches!(
+            self,
+            RuleKind::DepartmentProjectSpending
+                | RuleKind::DepartmentOtherFunds
+                | RuleKind::DuplicateProject
+                | RuleKind::BasicDataProjectSpending
+                | RuleKind::BasicDataSubtotals
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -82,6 +102,9 @@ pub struct RuleSpec {
     /// For `document_diagnostic`: which parser diagnostic code becomes a finding.
     #[serde(default)]
     pub diagnostic_code: Option<String>,
+    /// For `basic_data_subtotals`: the row labels that are subtotals of the numbered rows under them.
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 fn enabled_by_default() -> bool {

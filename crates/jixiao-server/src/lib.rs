@@ -105,6 +105,9 @@ impl Bound {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
 
+        // Clients of the other services (connected lazily, in this process or across hosts).
+        let intake_client =
+            IntakeServiceClient::new(peer_channel(&config.peers.intake, local_addr)?);
         let intake = config.has(Role::Intake).then(|| {
             IntakeService::new(
                 store.clone(),
@@ -123,6 +126,7 @@ impl Bound {
                 events.clone(),
                 rulebooks.clone(),
                 catalogue.clone(),
+                intake_client.clone(),
             )
             .into_server()
         });

@@ -7,7 +7,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init)]
+        vec![Box::new(Init), Box::new(FindingScope)]
     }
 }
 
@@ -83,6 +83,70 @@ enum Events {
     FiscalYear,
     At,
     Detail,
+}
+
+/// Department findings beside per-form ones, and what listings filter on.
+struct FindingScope;
+
+impl MigrationName for FindingScope {
+    fn name(&self) -> &str {
+        "m20261122_000002_finding_scope"
+    }
+}
+
+#[derive(DeriveIden)]
+enum FindingsV2 {
+    #[sea_orm(iden = "findings")]
+    Table,
+    Scope,
+    Tenant,
+    BudgetUnit,
+    FiscalYear,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FindingScope {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite adds one column per ALTER TABLE.
+        for col in [
+            ColumnDef::new(FindingsV2::Scope)
+                .string()
+                .not_null()
+                .default("form")
+                .to_owned(),
+            ColumnDef::new(FindingsV2::Tenant)
+                .string()
+                .not_null()
+                .default("")
+                .to_owned(),
+            ColumnDef::new(FindingsV2::BudgetUnit)
+                .string()
+                .not_null()
+                .default("")
+                .to_owned(),
+            ColumnDef::new(FindingsV2::FiscalYear)
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned(),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(FindingsV2::Table)
+                    .add_column(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.create_index(index(
+            "ix_findings_department",
+            FindingsV2::Table,
+            &["tenant", "budget_unit", "fiscal_year", "scope", "seq"],
+            false,
+        ))
+        .await?;
+        Ok(())
+    }
 }
 
 fn seq<T: IntoIden>(col: T) -> ColumnDef {

@@ -20,6 +20,10 @@ pub const STATUS_SCORED: &str = SubmissionStatus::Scored.as_str();
 pub const STATUS_AUDITED: &str = SubmissionStatus::Audited.as_str();
 
 pub const JOB_QUEUED: &str = "queued";
+
+/// Findings of one form's audit, and of a department's cross-form audit.
+pub const SCOPE_FORM: &str = "form";
+pub const SCOPE_DEPARTMENT: &str = "department";
 pub const JOB_DONE: &str = "done";
 
 /// A submission as intake hands it over, before it has a sequence number.
@@ -88,6 +92,9 @@ pub struct SubmissionFilter {
 #[derive(Debug, Clone, Default)]
 pub struct FindingFilter {
     pub submission_id: Option<String>,
+    pub tenant: Option<String>,
+    pub budget_unit: Option<String>,
+    pub fiscal_year: Option<i32>,
     pub min_severity: Option<i32>,
     pub rule_id: Option<String>,
 }
@@ -407,6 +414,7 @@ impl Store {
         let moved = advance_status(&txn, submission_id, STATUS_SCORED, STATUS_AUDITED).await?;
         let existing = finding::Entity::find()
             .filter(finding::Column::SubmissionId.eq(submission_id))
+            .filter(finding::Column::Scope.eq(SCOPE_FORM))
             .order_by_asc(finding::Column::Seq)
             .all(&txn)
             .await?;
@@ -422,6 +430,7 @@ impl Store {
         }
         finding::Entity::delete_many()
             .filter(finding::Column::SubmissionId.eq(submission_id))
+            .filter(finding::Column::Scope.eq(SCOPE_FORM))
             .exec(&txn)
             .await?;
         let count = findings.len();
@@ -432,6 +441,10 @@ impl Store {
                 rule_id: Set(f.rule_id),
                 severity: Set(f.severity),
                 finding: Set(f.finding),
+                scope: Set(SCOPE_FORM.into()),
+                tenant: Set(sub.tenant.clone()),
+                budget_unit: Set(sub.budget_unit.clone()),
+                fiscal_year: Set(sub.fiscal_year),
             }))
             .exec(&txn)
             .await?;
@@ -454,6 +467,44 @@ impl Store {
         Ok(Some(event))
     }
 
+    /// Replaces the cross-form findings of a department and year, in one
+    /// transaction. Each finding names the submission it points at.
+    pub async fn replace_department_findings(
+        &self,
+        tenant: &str,
+        budget_unit: &str,
+        fiscal_year: i32,
+        findings: Vec<(String, NewFinding)>,
+    ) -> Result<()> {
+        let txn = self.db.begin().await?;
+        finding::Entity::delete_many()
+            .filter(finding::Column::Scope.eq(SCOPE_DEPARTMENT))
+            .filter(finding::Column::Tenant.eq(tenant))
+            .filter(finding::Column::BudgetUnit.eq(budget_unit))
+            .filter(finding::Column::FiscalYear.eq(fiscal_year))
+            .exec(&txn)
+            .await?;
+        if !findings.is_empty() {
+            finding::Entity::insert_many(findings.into_iter().map(|(submission_id, f)| {
+                finding::ActiveModel {
+                    seq: NotSet,
+                    submission_id: Set(submission_id),
+                    rule_id: Set(f.rule_id),
+                    severity: Set(f.severity),
+                    finding: Set(f.finding),
+                    scope: Set(SCOPE_DEPARTMENT.into()),
+                    tenant: Set(tenant.to_string()),
+                    budget_unit: Set(budget_unit.to_string()),
+                    fiscal_year: Set(fiscal_year),
+                }
+            }))
+            .exec(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
     pub async fn list_findings(
         &self,
         f: &FindingFilter,
@@ -463,6 +514,15 @@ impl Store {
         let mut q = finding::Entity::find().filter(finding::Column::Seq.gt(after_seq));
         if let Some(s) = &f.submission_id {
             q = q.filter(finding::Column::SubmissionId.eq(s));
+        }
+        if let Some(t) = &f.tenant {
+            q = q.filter(finding::Column::Tenant.eq(t));
+        }
+        if let Some(u) = &f.budget_unit {
+            q = q.filter(finding::Column::BudgetUnit.eq(u));
+        }
+        if let Some(y) = f.fiscal_year {
+            q = q.filter(finding::Column::FiscalYear.eq(y));
         }
         if let Some(min) = f.min_severity {
             q = q.filter(finding::Column::Severity.gte(min));

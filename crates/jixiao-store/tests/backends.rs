@@ -9,10 +9,11 @@ use sea_orm::{ConnectionTrait, Database};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// Unique part first: PostgreSQL cuts identifiers at 63 bytes.
 fn unique(name: &str) -> String {
+    let short: String = name.chars().take(30).collect();
     format!(
-        "jixiao_t_{}_{}_{}",
-        name,
+        "jixiao_t_{}_{}_{short}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     )

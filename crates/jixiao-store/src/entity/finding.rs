@@ -12,6 +12,11 @@ pub struct Model {
     pub severity: i32,
     /// Protobuf-encoded `jixiao.v1.Finding`.
     pub finding: Vec<u8>,
+    /// `form` (one form's audit) or `department` (cross-form audit).
+    pub scope: String,
+    pub tenant: String,
+    pub budget_unit: String,
+    pub fiscal_year: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
