@@ -19,6 +19,8 @@ struct Cell {
     text: String,
     norm: String,
     new_row: bool,
+    /// Column, where the format fixes it (spreadsheets).
+    col: Option<u32>,
 }
 
 struct Builder {
@@ -90,6 +92,7 @@ pub(crate) fn assemble(file_name: &str, tokens: &[Token]) -> Parsed {
                 line,
                 text,
                 new_row,
+                col,
             } => match current.as_mut() {
                 Some(b) => {
                     let text = clean(text);
@@ -99,6 +102,7 @@ pub(crate) fn assemble(file_name: &str, tokens: &[Token]) -> Parsed {
                         norm: norm(&text),
                         text,
                         new_row: *new_row,
+                        col: *col,
                     });
                 }
                 None => orphan_cells += 1,
@@ -123,7 +127,7 @@ pub(crate) fn assemble(file_name: &str, tokens: &[Token]) -> Parsed {
 
 /// A 基础数据表 names no unit: it is the department's, so it takes the unit of
 /// the department form (or of any form) in the same document.
-fn borrow_units(forms: &mut [Form]) {
+pub(crate) fn borrow_units(forms: &mut [Form]) {
     let unit = forms
         .iter()
         .find(|f| f.kind == FormKind::Department && !f.units.primary().is_empty())
@@ -422,10 +426,12 @@ fn sections(r: &mut Reader) {
 fn funds(r: &mut Reader, start: usize) -> usize {
     let cells = r.cells;
     let mut columns = Vec::new();
+    let mut positions = Vec::new();
     let mut j = start + 1;
     while j < cells.len() {
         if let Some(c) = fund_column(&cells[j].norm) {
             columns.push(c);
+            positions.push(cells[j].col);
         } else if !cells[j].norm.is_empty() {
             break;
         }
@@ -447,7 +453,28 @@ fn funds(r: &mut Reader, start: usize) -> usize {
         let Some(source) = fund_source(&cells[k].norm) else {
             return k;
         };
-        let values = &cells[k + 1..(k + 1 + columns.len()).min(cells.len())];
+        // Where columns are fixed (spreadsheets), a value is the cell of its row
+        // under its header; otherwise the cells after the label, in order.
+        let positions_known = cells[k].col.is_some() && positions.iter().all(|p| p.is_some());
+        let (values, next): (Vec<Option<&Cell>>, usize) = if positions_known {
+            let row_end = (k + 1..cells.len())
+                .find(|&m| cells[m].line != cells[k].line)
+                .unwrap_or(cells.len());
+            let row = &cells[k + 1..row_end];
+            (
+                positions
+                    .iter()
+                    .map(|p| row.iter().find(|c| c.col == *p))
+                    .collect(),
+                row_end,
+            )
+        } else {
+            let end = (k + 1 + columns.len()).min(cells.len());
+            (
+                cells[k + 1..end].iter().map(Some).collect(),
+                k + 1 + columns.len(),
+            )
+        };
         let index = r.form.funds.rows.len();
         let mut row = FundRow {
             source,
@@ -459,7 +486,11 @@ fn funds(r: &mut Reader, start: usize) -> usize {
             ..FundRow::default()
         };
         let mut weight = None;
-        for (col, cell) in columns.iter().zip(values) {
+        for (col, cell) in columns
+            .iter()
+            .zip(values)
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+        {
             let path = |c: &str| format!("funds.rows[{index}].{c}");
             match col {
                 FundColumn::Initial => row.initial_budget = r.number(cell, &path("initial_budget")),
@@ -484,7 +515,7 @@ fn funds(r: &mut Reader, start: usize) -> usize {
             }
         }
         r.form.funds.rows.push(row);
-        j = k + 1 + columns.len();
+        j = next;
     }
 }
 
@@ -579,9 +610,13 @@ fn indicators(r: &mut Reader, start: usize) -> usize {
         j += 1;
     }
     let mut columns = Vec::new();
+    let mut positions = Vec::new();
     while j < cells.len() {
         match ind_column(&cells[j].norm) {
-            Some(c) => columns.push(c),
+            Some(c) => {
+                columns.push(c);
+                positions.push(cells[j].col);
+            }
             None if cells[j].norm.is_empty() && columns.is_empty() => {}
             None => break,
         }
@@ -605,8 +640,10 @@ fn indicators(r: &mut Reader, start: usize) -> usize {
             .iter()
             .position(|c| *c == IndColumn::Name)
             .unwrap_or(0);
+    // Where the format fixes columns (spreadsheets), a cell's column says what it is.
+    let positions: Option<Vec<u32>> = positions.into_iter().collect();
     for row in rows(&cells[j..end], width, min_row) {
-        indicator_row(r, &columns, row);
+        indicator_row(r, &columns, positions.as_deref(), row);
     }
     end
 }
@@ -622,10 +659,14 @@ fn rows(cells: &[Cell], width: usize, min_row: usize) -> Vec<&[Cell]> {
             last.1 = k + 1;
         }
     }
+    // Rows of fixed columns (spreadsheets) start exactly where the format says.
+    let exact = cells.iter().all(|c| c.col.is_some());
     let mut merged: Vec<(usize, usize)> = Vec::new();
     for g in groups {
         match merged.last_mut() {
-            Some(last) if last.1 - last.0 < min_row && (g.1 - last.0) <= width => last.1 = g.1,
+            Some(last) if !exact && last.1 - last.0 < min_row && (g.1 - last.0) <= width => {
+                last.1 = g.1
+            }
             _ => merged.push(g),
         }
     }
@@ -641,15 +682,20 @@ fn rows(cells: &[Cell], width: usize, min_row: usize) -> Vec<&[Cell]> {
     out
 }
 
-fn indicator_row(r: &mut Reader, columns: &[IndColumn], row: &[Cell]) {
+fn indicator_row(r: &mut Reader, columns: &[IndColumn], positions: Option<&[u32]>, row: &[Cell]) {
     if row.iter().all(|c| c.norm.is_empty()) || row.iter().any(|c| c.norm == "三级指标") {
         return;
     }
     // Right-aligned: the last cells are always 得分 and 偏差; leading cells beyond the
     // header are the merged 绩效指标 column, missing ones are merged 一级/二级 cells.
     let offset = row.len() as isize - columns.len() as isize;
+    let positioned = positions.filter(|_| row.iter().all(|c| c.col.is_some()));
     let cell_of = |col: IndColumn| -> Option<&Cell> {
-        let k = columns.iter().position(|c| *c == col)? as isize + offset;
+        let h = columns.iter().position(|c| *c == col)?;
+        if let Some(p) = positioned {
+            return row.iter().find(|c| c.col == Some(p[h]));
+        }
+        let k = h as isize + offset;
         (k >= 0).then(|| &row[k as usize])
     };
     let index = r.form.indicators.len();

@@ -58,6 +58,7 @@ pub(crate) fn tokens(text: &str) -> Vec<Token> {
                 line,
                 text,
                 new_row,
+                col: None,
             });
         }
     };

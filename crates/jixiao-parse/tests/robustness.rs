@@ -74,8 +74,14 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        let _ = parse_document("x.txt", &bytes);
-        let _ = parse_document("x.bin", &bytes);
+                for name in ["x.txt", "x.bin", "x.docx", "x.xlsx", "x.xls"] {
+            let _ = parse_document(name, &bytes);
+        }
+        // The same bytes behind a zip signature reach the .docx and .xlsx readers.
+        let mut zipped = b"PK\x03\x04".to_vec();
+        zipped.extend(&bytes);
+        let _ = parse_document("x.docx", &zipped);
+        let _ = parse_document("x.xlsx", &zipped);
     }
 
     #[test]
