@@ -6,6 +6,13 @@ use docx_rs::{Docx, Paragraph, Run, Table, TableCell, TableRow, VMergeType};
 use jixiao_form::{Form, FormKind, FundSource};
 use jixiao_parse::{parse_document, parse_text};
 
+/// Keeps a generated document as a seed for scripts/fuzz.sh.
+fn keep_seed(name: &str, bytes: &[u8]) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("fuzz-seeds");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join(name), bytes);
+}
+
 fn samples() -> Vec<(String, Vec<Form>)> {
     ["zhuzhou-gxj-2024.txt", "yueyang-gxj-2023.txt"]
         .iter()
@@ -308,7 +315,8 @@ fn comparable(mut f: Form, keep_narrative: bool) -> Form {
 #[test]
 fn docx_fixtures_parse_back_to_the_same_forms() {
     for (name, forms) in samples() {
-        let bytes = docx(&forms);
+                let bytes = docx(&forms);
+        keep_seed(&name.replace(".txt", ".docx"), &bytes);
         let parsed = parse_document(&name.replace(".txt", ".docx"), &bytes).unwrap();
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         assert_eq!(parsed.forms.len(), forms.len(), "{name}");
@@ -322,7 +330,8 @@ fn docx_fixtures_parse_back_to_the_same_forms() {
 #[test]
 fn xlsx_fixtures_parse_back_to_the_same_forms() {
     for (name, forms) in samples() {
-        let bytes = xlsx(&forms);
+                let bytes = xlsx(&forms);
+        keep_seed(&name.replace(".txt", ".xlsx"), &bytes);
         let parsed = parse_document(&name.replace(".txt", ".xlsx"), &bytes).unwrap();
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
         assert_eq!(parsed.forms.len(), forms.len(), "{name}");
