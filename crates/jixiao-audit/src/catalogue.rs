@@ -57,6 +57,8 @@ pub enum RuleKind {
     ActualUnitMissing,
     CostTargetAboveBudget,
     CostActualAboveExecuted,
+    NarrativeFundsMismatch,
+    NarrativeMagnitude,
     // Cross-form (department) kinds.
     DepartmentProjectSpending,
     DepartmentOtherFunds,

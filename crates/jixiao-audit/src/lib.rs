@@ -4,6 +4,7 @@
 mod catalogue;
 mod department;
 mod finding;
+mod narrative;
 mod rules;
 
 pub use catalogue::{builtin_catalogue, Catalogue, CatalogueError, RuleKind, RuleSpec, Severity};

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::catalogue::{Catalogue, RuleKind, RuleSpec};
 use crate::finding::{Finding, Location};
+use crate::narrative;
 
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 
@@ -44,6 +45,8 @@ pub fn audit_form(form: &Form, card: &ScoreCard, catalogue: &Catalogue) -> Vec<F
             RuleKind::ActualUnitMissing => unit_mismatch(&mut ctx, true),
             RuleKind::CostTargetAboveBudget => cost_target_above_budget(&mut ctx),
             RuleKind::CostActualAboveExecuted => cost_actual_above_executed(&mut ctx),
+            RuleKind::NarrativeFundsMismatch => narrative_funds(&mut ctx),
+            RuleKind::NarrativeMagnitude => narrative_magnitude(&mut ctx),
             // Cross-form kinds run in `audit_department`.
             _ => {}
         }
@@ -889,6 +892,127 @@ fn cost_actual_above_executed(ctx: &mut Ctx) {
                     ind.name, ind.actual.raw
                 ),
             );
+        }
+    }
+}
+
+// ---- narrative ----
+
+/// The form's own report states its budget, spending and rate: they must be the table's.
+fn narrative_funds(ctx: &mut Ctx) {
+    let form = ctx.form;
+    let text = &form.narrative;
+    if text.is_empty() || form.kind != FormKind::Project {
+        return;
+    }
+    let Some((ti, total)) = form
+        .funds
+        .rows
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.source == FundSource::Total)
+    else {
+        return;
+    };
+    let checks: [(&[&str], Option<Decimal>, &str, &str); 3] = [
+        (
+            &["年初预算", "年初预算数", "年初预算为", "年初预算数为"],
+            total.initial_budget,
+            "年初预算数",
+            "initial_budget",
+        ),
+        (
+            &["实际支出", "全年支出", "实际执行", "执行金额"],
+            total.executed,
+            "全年执行数",
+            "executed",
+        ),
+        (
+            &["预算收入", "全年预算", "调整后预算"],
+            total.full_year_budget,
+            "全年预算数",
+            "full_year_budget",
+        ),
+    ];
+    for (labels, table, column, field) in checks {
+        let (Some(found), Some(table)) = (narrative::amount_after(text, labels), table) else {
+            continue;
+        };
+        if (found.value - table).abs() > half_unit(found.value) {
+            ctx.emit(
+                loc(
+                    "narrative",
+                    "绩效自评报告",
+                    column,
+                    format!("funds.rows[{ti}].{field}"),
+                ),
+                table.to_string(),
+                found.written.clone(),
+                (found.value - table).to_string(),
+                format!(
+                    "自评报告写“…{}{}”，表中{column}为 {table} 万元。",
+                    found.before, found.written
+                ),
+                format!(
+                    "The report says \"{}{}\"; the table's {column} is {table}.",
+                    found.before, found.written
+                ),
+            );
+        }
+    }
+    let stated = parse_percent(&form.funds.stated_execution_rate).ok();
+    let computed = total
+        .full_year_budget
+        .zip(total.executed)
+        .filter(|(b, _)| !b.is_zero())
+        .map(|(b, e)| e / b * HUNDRED);
+    if let (Some((rate, written)), Some(actual)) = (
+        narrative::rate_after(text, &["预算执行率", "执行率"]),
+        computed.or(stated),
+    ) {
+        if !written_as(rate, actual) {
+            ctx.emit(
+                loc(
+                    "narrative",
+                    "绩效自评报告",
+                    "执行率",
+                    "funds.stated_execution_rate".into(),
+                ),
+                format!("{}%", round2(actual)),
+                written.clone(),
+                round2(rate - actual).to_string(),
+                format!("自评报告写“{written}”，表中执行率为 {}%。", round2(actual)),
+                format!(
+                    "The report says \"{written}\"; the table's execution rate is {}%.",
+                    round2(actual)
+                ),
+            );
+        }
+    }
+}
+
+/// An amount in the report or goals text that is an indicator's amount with a
+/// digit slipped (×10, ×100): `14000万元` in the text against `1400万元` in the table.
+fn narrative_magnitude(ctx: &mut Ctx) {
+    let form = ctx.form;
+    let texts = narrative::texts(form);
+    for (i, ind) in form.indicators.iter().enumerate() {
+        let Some(table) = in_wan_yuan(&ind.actual) else {
+            continue;
+        };
+        for (section, text) in &texts {
+            for found in narrative::amounts(text) {
+                if narrative::magnitude_slip(found.value, table) {
+                    ctx.emit(
+                        indicator_loc(i, ind, "实际完成值", "actual"),
+                        format!("{table}万元"),
+                        found.written.clone(),
+                        String::new(),
+                        format!("“{}”表中实际完成值 {}，{}中写作“…{}{}”，相差一个数量级。", ind.name, ind.actual.raw, if *section == "goals" { "年度总体目标" } else { "自评报告" }, found.before, found.written),
+                        format!("\"{}\": the table says {}, the {section} text says \"{}{}\": a power of ten apart.", ind.name, ind.actual.raw, found.before, found.written),
+                    );
+                }
+            }
         }
     }
 }

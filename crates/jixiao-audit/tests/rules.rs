@@ -385,3 +385,46 @@ fn cost_indicators_against_the_fund_block() {
     f.indicators[0] = ind("成本指标", "≤100万元", "100万元", "90", "90", "");
     assert!(ids(&f).is_empty(), "{:?}", ids(&f));
 }
+
+#[test]
+fn narrative_figures_against_the_table() {
+    let mut f = clean();
+    f.funds.rows = vec![fund(FundSource::Total, "433.32", "418.85", "418.85")];
+    f.narrative =
+        "2024年预算收入418.85万元，其中年初预算433.32万元，实际支出418.85万元，预算执行率100%。"
+            .into();
+    assert!(!fires(&f, "NARRATIVE.FUNDS_MISMATCH"), "{:?}", ids(&f));
+    f.narrative = "2024年预算收入418.85万元，其中年初预算4333.2万元，实际支出418.85万元。".into();
+    let x = findings(&f)
+        .into_iter()
+        .find(|x| x.rule_id == "NARRATIVE.FUNDS_MISMATCH")
+        .unwrap();
+    assert_eq!(
+        (x.expected.as_str(), x.stated.as_str()),
+        ("433.32", "4333.2万元")
+    );
+    // 124.51 / 139.98 = 88.948 %: "88.94%" in the text is the table's rate truncated.
+    f.funds.rows = vec![fund(FundSource::Total, "126", "139.98", "124.51")];
+    f.funds.stated_execution_rate = "88.94%".into();
+    f.narrative = "2023年支付124.51万元，预算执行率88.94%。".into();
+    assert!(!fires(&f, "NARRATIVE.FUNDS_MISMATCH"), "{:?}", ids(&f));
+    f.narrative = "2023年支付124.51万元，预算执行率98.94%。".into();
+    assert!(fires(&f, "NARRATIVE.FUNDS_MISMATCH"));
+}
+
+#[test]
+fn amounts_a_power_of_ten_apart() {
+    let mut f = clean();
+    f.indicators[0] = ind("数量指标", "1000万元", "1400万元", "90", "90", "");
+    f.goals = vec![jixiao_form::Goal {
+        expected: "争取资金1000万元".into(),
+        actual: "争取到位资金14000万元".into(),
+    }];
+    assert!(fires(&f, "NARRATIVE.MAGNITUDE_SLIP"));
+    f.goals[0].actual = "争取到位资金1400万元".into();
+    assert!(!fires(&f, "NARRATIVE.MAGNITUDE_SLIP"));
+    // 27560元 is 2.756万元, not a slip of 2.7万元.
+    f.indicators[0] = ind("数量指标", "≥2万元", "2.7万元", "90", "90", "");
+    f.goals[0].actual = "征收频占费27560元".into();
+    assert!(!fires(&f, "NARRATIVE.MAGNITUDE_SLIP"));
+}

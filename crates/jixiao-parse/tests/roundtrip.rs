@@ -315,7 +315,7 @@ fn comparable(mut f: Form, keep_narrative: bool) -> Form {
 #[test]
 fn docx_fixtures_parse_back_to_the_same_forms() {
     for (name, forms) in samples() {
-                let bytes = docx(&forms);
+        let bytes = docx(&forms);
         keep_seed(&name.replace(".txt", ".docx"), &bytes);
         let parsed = parse_document(&name.replace(".txt", ".docx"), &bytes).unwrap();
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
@@ -330,7 +330,7 @@ fn docx_fixtures_parse_back_to_the_same_forms() {
 #[test]
 fn xlsx_fixtures_parse_back_to_the_same_forms() {
     for (name, forms) in samples() {
-                let bytes = xlsx(&forms);
+        let bytes = xlsx(&forms);
         keep_seed(&name.replace(".txt", ".xlsx"), &bytes);
         let parsed = parse_document(&name.replace(".txt", ".xlsx"), &bytes).unwrap();
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);

@@ -141,7 +141,7 @@ async fn importing_the_samples_stores_every_form_and_audits_the_department() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(catalogue.rules.len(), 30);
+    assert_eq!(catalogue.rules.len(), 32);
     assert_eq!(catalogue.rules.iter().filter(|r| r.cross_form).count(), 5);
 
     let err = audit
