@@ -79,9 +79,15 @@ impl ScoringWorker {
                 };
             }
             let mut done = Vec::with_capacity(batch.len());
+            let mut departments = Vec::new();
             for delivery in batch {
                 match self.process(&delivery).await {
-                    Ok(()) => done.push(delivery.id),
+                    Ok(department) => {
+                        done.push(delivery.id);
+                        if !departments.contains(&department) {
+                            departments.push(department);
+                        }
+                    }
                     Err(e) => tracing::warn!(
                         submission = %delivery.job.submission_id,
                         deliveries = delivery.deliveries,
@@ -93,10 +99,24 @@ impl ScoringWorker {
             if let Err(e) = self.queue.ack(&done).await {
                 tracing::warn!(error = %e, "ack failed; the jobs will be redelivered and are idempotent");
             }
+            // Once per department touched by the batch, not once per form: the
+            // cross-form checks read all of a department's forms.
+            for (tenant, unit, fiscal_year) in departments {
+                let request = v1::AuditDepartmentRequest {
+                    tenant,
+                    unit: unit.clone(),
+                    fiscal_year,
+                    forms: vec![],
+                };
+                if let Err(status) = self.audit.audit_department(request).await {
+                    tracing::warn!(%unit, fiscal_year, error = %status, "department audit failed; it runs again with the department's next form");
+                }
+            }
         }
     }
 
-    async fn process(&mut self, delivery: &Delivery) -> Result<(), ApiError> {
+    /// Scores and audits one job; returns the department (tenant, unit, year) it belongs to.
+    async fn process(&mut self, delivery: &Delivery) -> Result<(String, String, i32), ApiError> {
         let job = &delivery.job;
         let submission = self
             .intake
@@ -143,12 +163,16 @@ impl ScoringWorker {
         self.audit
             .audit_submission(v1::AuditSubmissionRequest {
                 submission_id: job.submission_id.clone(),
-                tenant: submission.tenant,
+                tenant: submission.tenant.clone(),
                 form: Some(wire_form),
                 scorecard: Some(card),
             })
             .await
             .map_err(|s| from_peer("audit", s))?;
-        Ok(())
+        Ok((
+            submission.tenant,
+            submission.budget_unit,
+            submission.fiscal_year,
+        ))
     }
 }

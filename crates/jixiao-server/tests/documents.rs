@@ -64,6 +64,31 @@ async fn importing_the_samples_stores_every_form_and_audits_the_department() {
     events_until(ch.clone(), &last, v1::EventType::Audited).await;
 
     let mut audit = AuditServiceClient::new(ch.clone());
+    // The worker runs the department audit after each batch: the cross-form
+    // findings appear without anyone asking.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let found = audit
+            .list_findings(v1::ListFindingsRequest {
+                tenant: "湖南省".into(),
+                unit: "岳阳市工业和信息化局".into(),
+                fiscal_year: 2023,
+                rule_id: "DEPT.OTHER_FUNDS_BELOW_PROJECTS".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .findings;
+        if found.len() == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no department audit after the import"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let dept = audit
         .audit_department(v1::AuditDepartmentRequest {
             tenant: "湖南省".into(),
