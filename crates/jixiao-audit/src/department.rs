@@ -26,36 +26,6 @@ pub fn audit_department(forms: &[Form], catalogue: &Catalogue) -> Vec<Department
     out
 }
 
-fn finding(
-    rule: &RuleSpec,
-    location: Location,
-    nums: [String; 3],
-    zh: String,
-    en: String,
-) -> Finding {
-    let [expected, stated, difference] = nums;
-    Finding {
-        rule_id: rule.id.clone(),
-        rule_version: rule.version.clone(),
-        severity: rule.severity,
-        location,
-        expected,
-        stated,
-        difference,
-        message_zh: zh,
-        message_en: en,
-    }
-}
-
-fn loc(section: &str, row: &str, column: &str, path: String) -> Location {
-    Location {
-        section: section.into(),
-        row: row.into(),
-        column: column.into(),
-        path,
-    }
-}
-
 fn projects(forms: &[Form]) -> impl Iterator<Item = (usize, &Form)> {
     forms
         .iter()
@@ -104,9 +74,9 @@ fn project_spending(forms: &[Form], rule: &RuleSpec, out: &mut Vec<DepartmentFin
             };
             out.push((
                 i,
-                finding(
+                Finding::of(
                     rule,
-                    loc("funds", "项目支出", "全年执行数", format!("funds.rows[{r}].executed")),
+                    Location::new("funds", "项目支出", "全年执行数", format!("funds.rows[{r}].executed")),
                     [sum.to_string(), stated.to_string(), (stated - sum).to_string()],
                     format!("部门整体支出表项目支出 {stated} 万元，{n} 张项目支出绩效自评表全年执行数合计 {sum} 万元，相差 {} 万元（已自评 {share}%）。", stated - sum),
                     format!("The department reports project spending {stated}; its {n} project forms add up to {sum} (difference {}, {share}% covered).", stated - sum),
@@ -141,9 +111,9 @@ fn other_funds(forms: &[Form], rule: &RuleSpec, out: &mut Vec<DepartmentFinding>
         if projects_other > stated + half_unit(stated) {
             out.push((
                 i,
-                finding(
+                Finding::of(
                     rule,
-                    loc("funds", "其他资金", "全年预算数", format!("funds.rows[{r}].full_year_budget")),
+                    Location::new("funds", "其他资金", "全年预算数", format!("funds.rows[{r}].full_year_budget")),
                     [format!("≥ {projects_other}"), stated.to_string(), (projects_other - stated).to_string()],
                     format!("部门整体其他资金 {stated} 万元，少于各项目支出表其他资金合计 {projects_other} 万元。"),
                     format!("The department's 其他资金 {stated} is less than its project forms' 其他资金 {projects_other}."),
@@ -169,9 +139,9 @@ fn duplicates(forms: &[Form], rule: &RuleSpec, out: &mut Vec<DepartmentFinding>)
             let f = &forms[*i];
             out.push((
                 *i,
-                finding(
+                Finding::of(
                     rule,
-                    loc(
+                    Location::new(
                         "header",
                         &f.project_name,
                         "项目支出名称",
@@ -226,9 +196,9 @@ fn basic_data_projects(forms: &[Form], rule: &RuleSpec, out: &mut Vec<Department
         if (stated - sum).abs() > half_unit(stated) {
             out.push((
                 i,
-                finding(
+                Finding::of(
                     rule,
-                    loc("basic_data", "项目支出", data.column_labels.get(column).map(String::as_str).unwrap_or(""), format!("basic_data.rows[{r}].values[{column}]")),
+                    Location::new("basic_data", "项目支出", data.column_labels.get(column).map(String::as_str).unwrap_or(""), format!("basic_data.rows[{r}].values[{column}]")),
                     [sum.to_string(), stated.to_string(), (stated - sum).to_string()],
                     format!("基础数据表项目支出 {stated} 万元，{n} 张项目支出绩效自评表全年执行数合计 {sum} 万元。"),
                     format!("The basic data table's 项目支出 is {stated}; the {n} project forms add up to {sum}."),
@@ -289,9 +259,9 @@ fn basic_data_subtotals(forms: &[Form], rule: &RuleSpec, out: &mut Vec<Departmen
                         .unwrap_or_default();
                     out.push((
                         i,
-                        finding(
+                        Finding::of(
                             rule,
-                            loc("basic_data", &label, &column_label, format!("basic_data.rows[{p}].values[{column}]")),
+                            Location::new("basic_data", &label, &column_label, format!("basic_data.rows[{p}].values[{column}]")),
                             [sum.to_string(), stated.to_string(), (stated - sum).to_string()],
                             format!("基础数据表“{label}”{column_label} {stated}，其分项合计 {sum}。"),
                             format!("Basic data \"{label}\" ({column_label}) is {stated}; its items add up to {sum}."),

@@ -1,4 +1,4 @@
-use crate::catalogue::Severity;
+use crate::catalogue::{RuleSpec, Severity};
 
 /// Where in a form a finding points.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -13,6 +13,17 @@ pub struct Location {
     pub path: String,
 }
 
+impl Location {
+    pub fn new(section: &str, row: &str, column: &str, path: String) -> Self {
+        Location {
+            section: section.into(),
+            row: row.into(),
+            column: column.into(),
+            path,
+        }
+    }
+}
+
 /// One defect, with its place, the numbers and a message a reviewer can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -25,4 +36,29 @@ pub struct Finding {
     pub difference: String,
     pub message_zh: String,
     pub message_en: String,
+}
+
+impl Finding {
+    /// A finding of `rule` at `location`: expected, stated and difference as
+    /// the reviewer reads them, and the message in Chinese and English.
+    pub fn of(
+        rule: &RuleSpec,
+        location: Location,
+        nums: [String; 3],
+        zh: String,
+        en: String,
+    ) -> Self {
+        let [expected, stated, difference] = nums;
+        Finding {
+            rule_id: rule.id.clone(),
+            rule_version: rule.version.clone(),
+            severity: rule.severity,
+            location,
+            expected,
+            stated,
+            difference,
+            message_zh: zh,
+            message_en: en,
+        }
+    }
 }

@@ -72,17 +72,13 @@ impl Ctx<'_> {
         zh: String,
         en: String,
     ) {
-        self.out.push(Finding {
-            rule_id: self.rule.id.clone(),
-            rule_version: self.rule.version.clone(),
-            severity: self.rule.severity,
+        self.out.push(Finding::of(
+            self.rule,
             location,
-            expected,
-            stated,
-            difference,
-            message_zh: zh,
-            message_en: en,
-        });
+            [expected, stated, difference],
+            zh,
+            en,
+        ));
     }
 
     fn is_scored_form(&self) -> bool {
@@ -91,12 +87,7 @@ impl Ctx<'_> {
 }
 
 fn loc(section: &str, row: &str, column: &str, path: String) -> Location {
-    Location {
-        section: section.into(),
-        row: row.into(),
-        column: column.into(),
-        path,
-    }
+    Location::new(section, row, column, path)
 }
 
 fn indicator_loc(i: usize, ind: &Indicator, column: &str, field: &str) -> Location {

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use jixiao_proto::convert::{submission_status_filter, tenant_or_default, timestamp};
+use jixiao_proto::convert::timestamp;
 use jixiao_proto::v1::{self, export_service_server::ExportServiceServer};
 use jixiao_queue::EventBus;
-use jixiao_status::ApiError;
+use jixiao_status::{submission_filter, ApiError};
 use jixiao_store::{entity::event, EventFilter, FindingFilter, Store, SubmissionFilter};
 use prost::Message;
 use tokio::sync::{mpsc, watch};
@@ -152,13 +152,7 @@ impl v1::export_service_server::ExportService for ExportService {
                 .into())
             }
         }
-        let status = submission_status_filter(r.status).map_err(|v| ApiError::invalid(vec![v]))?;
-        let filter = SubmissionFilter {
-            tenant: tenant_or_default(&r.tenant),
-            unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
-            fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
-            status: status.map(|s| s.as_str().to_string()),
-        };
+        let filter = submission_filter(&r.tenant, &r.unit, r.fiscal_year, r.status)?;
         let (tx, rx) = mpsc::channel(8);
         let store = self.store.clone();
         tokio::spawn(async move {

@@ -6,15 +6,14 @@ use std::sync::Arc;
 use futures::StreamExt;
 use jixiao_form::{content_digest, validate, Form};
 use jixiao_proto::convert::{
-    diagnostic_to_proto, form_to_proto, submission_status_filter, submission_status_to_proto,
-    tenant_or_default, timestamp,
+    diagnostic_to_proto, form_to_proto, submission_status_to_proto, tenant_or_default, timestamp,
 };
 use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
 use jixiao_queue::{EventBus, Job, JobQueue};
 use jixiao_scoring::Rulebooks;
-use jixiao_status::{read_form, ApiError};
-use jixiao_store::{entity::submission, NewSubmission, Store, SubmissionFilter};
+use jixiao_status::{read_form, submission_filter, ApiError};
+use jixiao_store::{entity::submission, NewSubmission, Store};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
@@ -333,14 +332,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         let r = request.into_inner();
         let (size, after) =
             page_args(r.page_size, &r.page_token).map_err(|v| ApiError::invalid(vec![v]))?;
-        let filter = SubmissionFilter {
-            tenant: tenant_or_default(&r.tenant),
-            unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
-            fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
-            status: submission_status_filter(r.status)
-                .map_err(|v| ApiError::invalid(vec![v]))?
-                .map(|s| s.as_str().to_string()),
-        };
+        let filter = submission_filter(&r.tenant, &r.unit, r.fiscal_year, r.status)?;
         let rows = self
             .store
             .list_submissions(&filter, after, size)

@@ -6,15 +6,12 @@ mod worker;
 use std::sync::Arc;
 
 use jixiao_form::{content_digest, Form};
-use jixiao_proto::convert::{
-    now_millis, rulebook_to_proto, scorecard_to_proto, submission_status_filter, tenant_or_default,
-};
+use jixiao_proto::convert::{now_millis, rulebook_to_proto, scorecard_to_proto};
 use jixiao_proto::v1::{self, scoring_service_server::ScoringServiceServer};
 use jixiao_queue::{Job, JobQueue};
 use jixiao_scoring::{score_form, Rulebook, Rulebooks};
-use jixiao_status::{read_form, ApiError};
+use jixiao_status::{read_form, submission_filter, ApiError};
 use jixiao_store::Store;
-use jixiao_store::SubmissionFilter;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -105,14 +102,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
             return Err(ApiError::invalid_field("rulebook_id", "is required").into());
         }
         let rulebook = pick_rulebook(&self.rulebooks, &r.rulebook_id)?.id.clone();
-        let filter = SubmissionFilter {
-            tenant: tenant_or_default(&r.tenant),
-            unit: Some(r.unit.trim().to_string()).filter(|u| !u.is_empty()),
-            fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
-            status: submission_status_filter(r.status)
-                .map_err(|v| ApiError::invalid(vec![v]))?
-                .map(|s| s.as_str().to_string()),
-        };
+        let filter = submission_filter(&r.tenant, &r.unit, r.fiscal_year, r.status)?;
         let mut after = 0;
         let mut queued = 0u32;
         loop {

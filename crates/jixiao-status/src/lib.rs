@@ -114,6 +114,23 @@ pub fn read_form(wire: Option<&jixiao_proto::v1::Form>) -> Result<jixiao_form::F
     Ok(form)
 }
 
+/// The submissions a request selects (tenant, unit, fiscal year, status), as the store filters them.
+pub fn submission_filter(
+    tenant: &str,
+    unit: &str,
+    fiscal_year: i32,
+    status: i32,
+) -> Result<jixiao_store::SubmissionFilter, ApiError> {
+    Ok(jixiao_store::SubmissionFilter {
+        tenant: jixiao_proto::convert::tenant_or_default(tenant),
+        unit: Some(unit.trim().to_string()).filter(|u| !u.is_empty()),
+        fiscal_year: (fiscal_year != 0).then_some(fiscal_year),
+        status: jixiao_proto::convert::submission_status_filter(status)
+            .map_err(|v| ApiError::invalid(vec![v]))?
+            .map(|s| s.as_str().to_string()),
+    })
+}
+
 /// A status from another service passes through with its code; only a
 /// transport failure becomes UNAVAILABLE.
 pub fn from_peer(service: &str, s: Status) -> ApiError {
