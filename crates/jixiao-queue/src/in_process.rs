@@ -16,8 +16,8 @@ struct Pending {
 #[derive(Default)]
 struct State {
     next_id: u64,
-    ready: VecDeque<(u64, Job, u32)>,
-    pending: HashMap<u64, Pending>,
+    ready: VecDeque<(String, Job, u32)>,
+    pending: HashMap<String, Pending>,
 }
 
 /// The embedded queue: memory only. Durability comes from the `scoring_jobs`
@@ -48,7 +48,7 @@ impl InProcessQueue {
             .map(|(id, job, previous)| {
                 let deliveries = previous + 1;
                 s.pending.insert(
-                    id,
+                    id.clone(),
                     Pending {
                         job: job.clone(),
                         consumer: consumer.to_string(),
@@ -73,7 +73,7 @@ impl JobQueue for InProcessQueue {
             let mut s = self.lock();
             for job in jobs {
                 s.next_id += 1;
-                let id = s.next_id;
+                let id = s.next_id.to_string();
                 s.ready.push_back((id, job, 0));
             }
         }
@@ -101,7 +101,7 @@ impl JobQueue for InProcessQueue {
         }
     }
 
-    async fn ack(&self, ids: &[u64]) -> Result<(), QueueError> {
+    async fn ack(&self, ids: &[String]) -> Result<(), QueueError> {
         let mut s = self.lock();
         for id in ids {
             s.pending.remove(id);
@@ -117,17 +117,17 @@ impl JobQueue for InProcessQueue {
     ) -> Result<Vec<Delivery>, QueueError> {
         let mut s = self.lock();
         let now = Instant::now();
-        let mut idle: Vec<u64> = s
+        let mut idle: Vec<(u64, String)> = s
             .pending
             .iter()
             .filter(|(_, p)| now.duration_since(p.delivered_at) >= min_idle)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| (id.parse().unwrap_or(u64::MAX), id.clone()))
             .collect();
         idle.sort_unstable();
         idle.truncate(max);
         Ok(idle
             .into_iter()
-            .filter_map(|id| {
+            .filter_map(|(_, id)| {
                 let p = s.pending.get_mut(&id)?;
                 p.consumer = consumer.to_string();
                 p.delivered_at = now;
@@ -173,7 +173,7 @@ mod tests {
             ["s1", "s2"]
         );
         assert_eq!(q.depth().await.unwrap(), (1, 2));
-        q.ack(&[b[0].id, b[1].id]).await.unwrap();
+        q.ack(&[b[0].id.clone(), b[1].id.clone()]).await.unwrap();
         assert_eq!(q.depth().await.unwrap(), (1, 0));
     }
 

@@ -4,9 +4,11 @@
 
 mod events;
 mod in_process;
+mod redis_streams;
 
 pub use events::{EventBus, InProcessEvents};
 pub use in_process::InProcessQueue;
+pub use redis_streams::{RedisQueue, RedisQueueOptions};
 
 use std::time::Duration;
 
@@ -20,7 +22,8 @@ pub struct Job {
 /// A job handed to a consumer; it stays pending until acked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub id: u64,
+    /// The queue's id of this entry (a Redis stream id, or a counter).
+    pub id: String,
     pub job: Job,
     /// 1 on the first delivery.
     pub deliveries: u32,
@@ -30,6 +33,17 @@ pub struct Delivery {
 pub enum QueueError {
     #[error("queue unavailable: {0}")]
     Unavailable(String),
+}
+
+/// What a queue holds, for operators (`jixiao queue`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// Entries not yet delivered to any consumer.
+    pub lag: u64,
+    /// Delivered, not yet acked.
+    pub pending: u64,
+    /// Moved aside after too many failed deliveries.
+    pub dead_letters: u64,
 }
 
 /// At-least-once job delivery. A consumer acks a delivery only after its result
@@ -44,7 +58,7 @@ pub trait JobQueue: Send + Sync + 'static {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<Delivery>, QueueError>;
-    async fn ack(&self, ids: &[u64]) -> Result<(), QueueError>;
+    async fn ack(&self, ids: &[String]) -> Result<(), QueueError>;
     /// Takes over deliveries unacked for at least `min_idle`.
     async fn reclaim(
         &self,

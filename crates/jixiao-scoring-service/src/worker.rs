@@ -83,7 +83,7 @@ impl ScoringWorker {
             for delivery in batch {
                 match self.process(&delivery).await {
                     Ok(department) => {
-                        done.push(delivery.id);
+                        done.push(delivery.id.clone());
                         if !departments.contains(&department) {
                             departments.push(department);
                         }

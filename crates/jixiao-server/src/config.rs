@@ -39,6 +39,10 @@ pub struct WorkerConfig {
     pub batch_size: usize,
     /// Seconds a delivery may stay unacked before another worker takes it over.
     pub reclaim_idle_secs: u64,
+    /// Deliveries after which a job goes to the dead-letter stream (Redis).
+    pub max_deliveries: u32,
+    /// Seconds between relays of jobs still queued in the database (0: at start only).
+    pub relay_interval_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -47,6 +51,8 @@ impl Default for WorkerConfig {
             concurrency: 2,
             batch_size: 64,
             reclaim_idle_secs: 30,
+            max_deliveries: 5,
+            relay_interval_secs: 30,
         }
     }
 }
@@ -60,6 +66,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; empty means `<data_dir>/jixiao.sqlite`.
     pub database_url: String,
+    /// `redis://…` for the Redis Streams queue; empty means the in-process queue.
+    pub redis_url: String,
+    /// Prefix of every Redis key of this deployment.
+    pub redis_prefix: String,
     pub roles: Vec<Role>,
     /// Rulebook for submissions that name none and match no region.
     pub default_rulebook: String,
@@ -78,6 +88,8 @@ impl Default for Config {
             listen: "127.0.0.1:50051".into(),
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
+            redis_url: String::new(),
+            redis_prefix: "jixiao".into(),
             roles: ALL_ROLES.to_vec(),
             default_rulebook: jixiao_scoring::DEFAULT_RULEBOOK_ID.into(),
             rulebook_dir: PathBuf::new(),

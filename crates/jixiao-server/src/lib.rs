@@ -18,7 +18,9 @@ use jixiao_proto::v1::{
     export_service_server::ExportServiceServer, intake_service_client::IntakeServiceClient,
     intake_service_server::IntakeServiceServer, scoring_service_server::ScoringServiceServer,
 };
-use jixiao_queue::{EventBus, InProcessEvents, InProcessQueue, Job, JobQueue};
+use jixiao_queue::{
+    EventBus, InProcessEvents, InProcessQueue, Job, JobQueue, RedisQueue, RedisQueueOptions,
+};
 use jixiao_scoring::{builtin_rulebooks, Rulebooks};
 use jixiao_scoring_service::{ScoringService, ScoringWorker, WorkerOptions};
 use jixiao_store::Store;
@@ -92,7 +94,22 @@ impl Bound {
             .context("cannot open the database")?;
         let rulebooks = Arc::new(load_rulebooks(&config)?);
         let catalogue = Arc::new(jixiao_audit::builtin_catalogue()?);
-        let queue: Arc<dyn JobQueue> = Arc::new(InProcessQueue::new());
+        let queue: Arc<dyn JobQueue> = if config.redis_url.is_empty() {
+            Arc::new(InProcessQueue::new())
+        } else {
+            Arc::new(
+                RedisQueue::connect(
+                    &config.redis_url,
+                    RedisQueueOptions {
+                        prefix: config.redis_prefix.clone(),
+                        group: "scoring".into(),
+                        max_deliveries: config.worker.max_deliveries,
+                    },
+                )
+                .await
+                .with_context(|| format!("cannot reach Redis at {}", redact(&config.redis_url)))?,
+            )
+        };
         let events: Arc<dyn EventBus> = Arc::new(InProcessEvents::new());
 
         let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -157,7 +174,15 @@ impl Bound {
 
         let mut workers = Vec::new();
         if config.has(Role::Scoring) {
-            relay_queued_jobs(&store, queue.as_ref()).await?;
+            relay_queued_jobs(&store, queue.as_ref(), i64::MAX).await?;
+            if config.worker.relay_interval_secs > 0 {
+                tokio::spawn(relay_periodically(
+                    store.clone(),
+                    queue.clone(),
+                    Duration::from_secs(config.worker.relay_interval_secs),
+                    stopping.clone(),
+                ));
+            }
             let intake_client =
                 IntakeServiceClient::new(peer_channel(&config.peers.intake, local_addr)?);
             let audit_client =
@@ -195,7 +220,13 @@ impl Bound {
             let _ = server_stop_tx.send(());
         });
 
-        tracing::info!(addr = %local_addr, roles = ?config.roles, database = %redact(&config.database_url()), "jixiao serving");
+        tracing::info!(
+            addr = %local_addr,
+            roles = ?config.roles,
+            database = %redact(&config.database_url()),
+            queue = if config.redis_url.is_empty() { "in-process" } else { "redis streams" },
+            "jixiao serving"
+        );
         Server::builder()
             .add_service(health)
             .add_service(reflection_v1)
@@ -244,13 +275,35 @@ pub fn load_rulebooks(config: &Config) -> anyhow::Result<Rulebooks> {
     Ok(Rulebooks::new(books, &config.default_rulebook)?)
 }
 
-/// Refills the queue from the jobs the database still has queued: those of a
-/// previous run that stopped before acking, or whose enqueue failed.
-async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue) -> anyhow::Result<()> {
+/// Every `interval`, republishes jobs queued in the database for longer than
+/// `interval`: a queue that lost them (Redis restarted empty) gets them back;
+/// a duplicate is harmless, processing is idempotent.
+async fn relay_periodically(
+    store: Store,
+    queue: Arc<dyn JobQueue>,
+    interval: Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+        let before = jixiao_proto::convert::now_millis() - interval.as_millis() as i64;
+        if let Err(e) = relay_queued_jobs(&store, queue.as_ref(), before).await {
+            tracing::warn!(error = %e, "relay of queued jobs failed; it runs again");
+        }
+    }
+}
+
+/// Refills the queue from the jobs the database still has queued (enqueued
+/// before `before`, ms): those of a previous run that stopped before acking,
+/// or whose enqueue failed or was lost.
+async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue, before: i64) -> anyhow::Result<()> {
     let mut after = 0;
     let mut total = 0;
     loop {
-        let page = store.queued_jobs(after, RELAY_PAGE).await?;
+        let page = store.queued_jobs_before(after, before, RELAY_PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         total += page.len();

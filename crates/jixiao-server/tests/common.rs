@@ -40,16 +40,17 @@ impl TestServer {
     }
 
     pub async fn start_roles(data_dir: PathBuf, roles: &str) -> TestServer {
-        let config = Config::load(
-            None,
-            Vec::new(),
-            &[
-                ("listen", "127.0.0.1:0".into()),
-                ("data_dir", data_dir.display().to_string()),
-                ("roles", roles.into()),
-            ],
-        )
-        .unwrap();
+        Self::start_with(data_dir, &[("roles", roles.into())]).await
+    }
+
+    /// A server with extra configuration flags (`database_url`, `redis_url`, …).
+    pub async fn start_with(data_dir: PathBuf, extra: &[(&str, String)]) -> TestServer {
+        let mut flags = vec![
+            ("listen", "127.0.0.1:0".to_string()),
+            ("data_dir", data_dir.display().to_string()),
+        ];
+        flags.extend(extra.iter().cloned());
+        let config = Config::load(None, Vec::new(), &flags).unwrap();
         let bound = jixiao_server::bind(config).await.unwrap();
         let addr = bound.local_addr();
         let (tx, rx) = oneshot::channel();
@@ -252,4 +253,39 @@ pub fn yueyang_radio_form() -> v1::Form {
         diagnostics: vec![],
         origin: None,
     }
+}
+
+/// A fresh PostgreSQL database on the local server (`JIXIAO_TEST_POSTGRES_URL`
+/// names the admin connection); fails loudly when PostgreSQL is not there.
+pub async fn fresh_postgres(name: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    let admin_url = std::env::var("JIXIAO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = sea_orm::Database::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for this test: {e}"));
+    let db = format!(
+        "jixiao_t_{}_{}_{name}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    format!("{}/{db}", admin_url.rsplit_once('/').unwrap().0)
+}
+
+/// The shared Redis (`JIXIAO_TEST_REDIS_URL`) and a key prefix of this test's own.
+pub fn redis_for_test(name: &str) -> (String, String) {
+    let url =
+        std::env::var("JIXIAO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    (
+        url,
+        format!(
+            "jixiao-test:{}:{}:{name}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ),
+    )
 }

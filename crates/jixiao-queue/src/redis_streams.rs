@@ -1,0 +1,332 @@
+//! The scoring queue on Redis Streams: one stream, one consumer group shared by
+//! every scoring worker, acks after commit, idle entries reclaimed with
+//! XAUTOCLAIM, and entries delivered too often moved to a dead-letter stream.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamPendingCountReply, StreamReadOptions,
+    StreamReadReply,
+};
+use redis::AsyncCommands;
+use tokio::sync::Mutex;
+
+use crate::{Delivery, Job, JobQueue, QueueError, QueueStats};
+
+#[derive(Debug, Clone)]
+pub struct RedisQueueOptions {
+    /// Prefix of every key, so deployments (and tests) share a server safely.
+    pub prefix: String,
+    pub group: String,
+    /// Deliveries after which an entry goes to the dead-letter stream.
+    pub max_deliveries: u32,
+}
+
+impl Default for RedisQueueOptions {
+    fn default() -> Self {
+        Self {
+            prefix: "jixiao".into(),
+            group: "scoring".into(),
+            max_deliveries: 5,
+        }
+    }
+}
+
+pub struct RedisQueue {
+    client: redis::Client,
+    conn: ConnectionManager,
+    /// Blocking reads get a connection per consumer: a BLOCK would stall every
+    /// other command queued on a shared multiplexed connection.
+    readers: Mutex<HashMap<String, ConnectionManager>>,
+    /// Consumers that have drained their own pending entries since start.
+    drained: Mutex<Vec<String>>,
+    stream: String,
+    dead: String,
+    options: RedisQueueOptions,
+}
+
+fn unavailable(e: redis::RedisError) -> QueueError {
+    QueueError::Unavailable(e.to_string())
+}
+
+impl RedisQueue {
+    /// Connects and makes sure the stream and its group exist.
+    pub async fn connect(url: &str, options: RedisQueueOptions) -> Result<Self, QueueError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let conn = client.get_connection_manager().await.map_err(unavailable)?;
+        let q = RedisQueue {
+            stream: format!("{}:scoring-jobs", options.prefix),
+            dead: format!("{}:scoring-jobs:dead", options.prefix),
+            client,
+            conn,
+            readers: Mutex::new(HashMap::new()),
+            drained: Mutex::new(Vec::new()),
+            options,
+        };
+        q.ensure_group().await?;
+        Ok(q)
+    }
+
+    /// The group is created from the start of the stream; after a FLUSHALL it is
+    /// created again (the database relay re-enqueues what was lost).
+    async fn ensure_group(&self) -> Result<(), QueueError> {
+        let mut c = self.conn.clone();
+        let r: redis::RedisResult<()> = c
+            .xgroup_create_mkstream(&self.stream, &self.options.group, "0")
+            .await;
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn reader(&self, consumer: &str) -> Result<ConnectionManager, QueueError> {
+        let mut readers = self.readers.lock().await;
+        if let Some(c) = readers.get(consumer) {
+            return Ok(c.clone());
+        }
+        let c = self
+            .client
+            .get_connection_manager()
+            .await
+            .map_err(unavailable)?;
+        readers.insert(consumer.to_string(), c.clone());
+        Ok(c)
+    }
+
+    fn job_of(map: &HashMap<String, redis::Value>) -> Option<Job> {
+        let field = |k: &str| match map.get(k)? {
+            redis::Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+            redis::Value::SimpleString(s) => Some(s.clone()),
+            _ => None,
+        };
+        Some(Job {
+            submission_id: field("submission")?,
+            rulebook_id: field("rulebook").unwrap_or_default(),
+        })
+    }
+
+    /// Delivery counts of entries, from XPENDING.
+    async fn delivery_counts(&self, ids: &[String]) -> Result<HashMap<String, u32>, QueueError> {
+        let mut counts = HashMap::new();
+        let mut c = self.conn.clone();
+        for id in ids {
+            let reply: StreamPendingCountReply = c
+                .xpending_count(&self.stream, &self.options.group, id, id, 1)
+                .await
+                .map_err(unavailable)?;
+            if let Some(p) = reply.ids.first() {
+                counts.insert(id.clone(), p.times_delivered as u32);
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Deliveries from stream entries; entries past `max_deliveries` go to the
+    /// dead-letter stream and are acked, entries without a job are dropped.
+    async fn deliveries(
+        &self,
+        entries: Vec<redis::streams::StreamId>,
+        known_first: bool,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+        let counts = if known_first {
+            HashMap::new()
+        } else {
+            self.delivery_counts(&ids).await?
+        };
+        let mut out = Vec::new();
+        let mut c = self.conn.clone();
+        for e in entries {
+            let deliveries = counts.get(&e.id).copied().unwrap_or(1);
+            match Self::job_of(&e.map) {
+                Some(job) if deliveries <= self.options.max_deliveries => out.push(Delivery {
+                    id: e.id,
+                    job,
+                    deliveries,
+                }),
+                Some(job) => {
+                    tracing::warn!(submission = %job.submission_id, deliveries, "scoring job moved to the dead-letter stream");
+                    let _: String = c
+                        .xadd(
+                            &self.dead,
+                            "*",
+                            &[
+                                ("submission", job.submission_id.as_str()),
+                                ("rulebook", job.rulebook_id.as_str()),
+                                ("source_id", e.id.as_str()),
+                                ("deliveries", &deliveries.to_string()),
+                            ],
+                        )
+                        .await
+                        .map_err(unavailable)?;
+                    let _: u64 = c
+                        .xack(&self.stream, &self.options.group, &[&e.id])
+                        .await
+                        .map_err(unavailable)?;
+                }
+                None => {
+                    let _: u64 = c
+                        .xack(&self.stream, &self.options.group, &[&e.id])
+                        .await
+                        .map_err(unavailable)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Dead letters, oldest first: (dead-letter id, job).
+    pub async fn dead_letters(&self, max: usize) -> Result<Vec<(String, Job)>, QueueError> {
+        let mut c = self.conn.clone();
+        let reply: redis::streams::StreamRangeReply = c
+            .xrange_count(&self.dead, "-", "+", max)
+            .await
+            .map_err(unavailable)?;
+        Ok(reply
+            .ids
+            .into_iter()
+            .filter_map(|e| Some((e.id.clone(), Self::job_of(&e.map)?)))
+            .collect())
+    }
+
+    /// Puts a dead letter back on the queue.
+    pub async fn replay_dead_letter(&self, id: &str) -> Result<bool, QueueError> {
+        let letters = self.dead_letters(10_000).await?;
+        let Some((_, job)) = letters.into_iter().find(|(i, _)| i == id) else {
+            return Ok(false);
+        };
+        self.enqueue(vec![job]).await?;
+        let mut c = self.conn.clone();
+        let _: u64 = c.xdel(&self.dead, &[id]).await.map_err(unavailable)?;
+        Ok(true)
+    }
+
+    pub async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let mut c = self.conn.clone();
+        let groups: redis::streams::StreamInfoGroupsReply =
+            c.xinfo_groups(&self.stream).await.map_err(unavailable)?;
+        let group = groups.groups.iter().find(|g| g.name == self.options.group);
+        let dead: u64 = c.xlen(&self.dead).await.map_err(unavailable)?;
+        Ok(QueueStats {
+            lag: group.and_then(|g| g.lag).unwrap_or(0) as u64,
+            pending: group.map(|g| g.pending).unwrap_or(0) as u64,
+            dead_letters: dead,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl JobQueue for RedisQueue {
+    async fn enqueue(&self, jobs: Vec<Job>) -> Result<(), QueueError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for job in &jobs {
+            pipe.xadd(
+                &self.stream,
+                "*",
+                &[
+                    ("submission", job.submission_id.as_str()),
+                    ("rulebook", job.rulebook_id.as_str()),
+                ],
+            )
+            .ignore();
+        }
+        let mut c = self.conn.clone();
+        pipe.query_async::<()>(&mut c).await.map_err(unavailable)
+    }
+
+    async fn next_batch(
+        &self,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let mut c = self.reader(consumer).await?;
+        // A restarted worker first takes back what it was given and never acked.
+        let first = !self.drained.lock().await.iter().any(|d| d == consumer);
+        let (id, opts) = if first {
+            (
+                "0",
+                StreamReadOptions::default()
+                    .group(&self.options.group, consumer)
+                    .count(max),
+            )
+        } else {
+            (
+                ">",
+                StreamReadOptions::default()
+                    .group(&self.options.group, consumer)
+                    .count(max)
+                    .block(wait.as_millis() as usize),
+            )
+        };
+        let reply: redis::RedisResult<Option<StreamReadReply>> =
+            c.xread_options(&[&self.stream], &[id], &opts).await;
+        let reply = match reply {
+            Ok(r) => r,
+            // The stream or group vanished (FLUSHALL): create them again.
+            Err(e) if e.code() == Some("NOGROUP") => {
+                self.ensure_group().await?;
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        let entries: Vec<_> = reply
+            .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
+            .unwrap_or_default();
+        if first && entries.is_empty() {
+            self.drained.lock().await.push(consumer.to_string());
+        }
+        self.deliveries(entries, !first).await
+    }
+
+    async fn ack(&self, ids: &[String]) -> Result<(), QueueError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.conn.clone();
+        let _: u64 = c
+            .xack(&self.stream, &self.options.group, ids)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn reclaim(
+        &self,
+        consumer: &str,
+        min_idle: Duration,
+        max: usize,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let mut c = self.conn.clone();
+        let reply: redis::RedisResult<StreamAutoClaimReply> = c
+            .xautoclaim_options(
+                &self.stream,
+                &self.options.group,
+                consumer,
+                min_idle.as_millis() as u64,
+                "0-0",
+                StreamAutoClaimOptions::default().count(max),
+            )
+            .await;
+        match reply {
+            Ok(r) => self.deliveries(r.claimed, false).await,
+            Err(e) if e.code() == Some("NOGROUP") => {
+                self.ensure_group().await?;
+                Ok(Vec::new())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn depth(&self) -> Result<(usize, usize), QueueError> {
+        let s = self.stats().await?;
+        Ok((s.lag as usize, s.pending as usize))
+    }
+}
