@@ -66,19 +66,15 @@ impl AuditService {
                     fiscal_year: year,
                     page_size: 1000,
                     page_token: page_token.clone(),
+                    with_forms: true,
                     ..Default::default()
                 })
                 .await
                 .map_err(|s| from_peer("intake", s))?
                 .into_inner();
             for s in page.submissions {
-                let full = intake
-                    .get_submission(v1::GetSubmissionRequest { id: s.id.clone() })
-                    .await
-                    .map_err(|s| from_peer("intake", s))?
-                    .into_inner();
-                let form = full.form.as_ref().ok_or_else(|| {
-                    ApiError::Internal(format!("submission {} has no form", s.id))
+                let form = s.form.as_ref().ok_or_else(|| {
+                    ApiError::Internal(format!("submission {} came without its form", s.id))
                 })?;
                 let form = form_from_proto(form).map_err(|v| {
                     ApiError::Internal(format!("stored form {} is invalid: {v:?}", s.id))

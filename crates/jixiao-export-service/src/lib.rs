@@ -15,6 +15,8 @@ use tonic::{Request, Response, Status};
 
 /// Events read from the log per query.
 const EVENT_PAGE: u64 = 500;
+/// How often a watch looks for events written by other processes.
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Submissions per export query.
 const EXPORT_PAGE: u64 = 500;
 /// Bytes per export chunk.
@@ -126,9 +128,12 @@ impl v1::export_service_server::ExportService for ExportService {
                 if page.len() as u64 == EVENT_PAGE {
                     continue;
                 }
-                // The client resumes from its last cursor on another server or after the restart.
+                // Woken by this process's events, or by the poll for events other
+                // processes wrote (scoring workers elsewhere). The client resumes
+                // from its last cursor on another server or after a restart.
                 tokio::select! {
                     changed = newest.changed() => if changed.is_err() { return },
+                    _ = tokio::time::sleep(EVENT_POLL) => {}
                     _ = tx.closed() => return,
                     _ = stopping.wait_for(|s| *s) => return,
                 }

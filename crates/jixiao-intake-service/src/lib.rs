@@ -340,7 +340,10 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             .map_err(ApiError::from)?;
         Ok(Response::new(v1::ListSubmissionsResponse {
             next_page_token: next_token(rows.len(), size, rows.last().map(|m| m.seq)),
-            submissions: rows.iter().map(|m| submission_to_proto(m, false)).collect(),
+            submissions: rows
+                .iter()
+                .map(|m| submission_to_proto(m, r.with_forms))
+                .collect(),
         }))
     }
 }

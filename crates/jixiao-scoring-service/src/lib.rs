@@ -15,7 +15,7 @@ use jixiao_store::Store;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-pub use worker::{ScoringWorker, WorkerOptions};
+pub use worker::{Department, DepartmentAudits, ScoringWorker, WorkerOptions};
 
 /// Submissions queued per transaction by RescoreBatch.
 const RESCORE_PAGE: u64 = 1000;

@@ -36,6 +36,62 @@ pub struct ScoringWorker {
     pub intake: IntakeServiceClient<Channel>,
     pub audit: AuditServiceClient<Channel>,
     pub options: WorkerOptions,
+    /// Departments whose forms changed, audited together later.
+    pub departments: Arc<DepartmentAudits>,
+}
+
+/// (tenant, unit, fiscal year).
+pub type Department = (String, String, i32);
+
+/// Departments whose forms changed since their last cross-form audit. The
+/// audit reads all of a department's forms, so it runs at most once per
+/// department per interval, off the scoring path, however many forms arrive.
+#[derive(Default)]
+pub struct DepartmentAudits {
+    dirty: std::sync::Mutex<Vec<Department>>,
+}
+
+impl DepartmentAudits {
+    pub fn mark(&self, departments: Vec<Department>) {
+        let mut dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
+        for d in departments {
+            if !dirty.contains(&d) {
+                dirty.push(d);
+            }
+        }
+    }
+
+    fn take(&self) -> Vec<Department> {
+        std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Every `interval`, audits the departments marked since the last round;
+    /// a failed one is marked again. Ends when `shutdown` turns true.
+    pub async fn run(
+        self: Arc<Self>,
+        mut audit: AuditServiceClient<Channel>,
+        interval: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+            for (tenant, unit, fiscal_year) in self.take() {
+                let request = v1::AuditDepartmentRequest {
+                    tenant: tenant.clone(),
+                    unit: unit.clone(),
+                    fiscal_year,
+                    forms: vec![],
+                };
+                if let Err(status) = audit.audit_department(request).await {
+                    tracing::warn!(%unit, fiscal_year, error = %status, "department audit failed; it is retried next round");
+                    self.mark(vec![(tenant, unit, fiscal_year)]);
+                }
+            }
+        }
+    }
 }
 
 impl ScoringWorker {
@@ -78,12 +134,15 @@ impl ScoringWorker {
                     _ = shutdown.changed() => break,
                 };
             }
-            let mut done = Vec::with_capacity(batch.len());
             let mut departments = Vec::new();
             for delivery in batch {
                 match self.process(&delivery).await {
                     Ok(department) => {
-                        done.push(delivery.id.clone());
+                        // Acked as soon as its own result is committed: a delivery is
+                        // never idle for the rest of the batch, so no live job is reclaimed.
+                        if let Err(e) = self.queue.ack(std::slice::from_ref(&delivery.id)).await {
+                            tracing::warn!(error = %e, "ack failed; the job will be redelivered and is idempotent");
+                        }
                         if !departments.contains(&department) {
                             departments.push(department);
                         }
@@ -96,27 +155,12 @@ impl ScoringWorker {
                     ),
                 }
             }
-            if let Err(e) = self.queue.ack(&done).await {
-                tracing::warn!(error = %e, "ack failed; the jobs will be redelivered and are idempotent");
-            }
-            // Once per department touched by the batch, not once per form: the
-            // cross-form checks read all of a department's forms.
-            for (tenant, unit, fiscal_year) in departments {
-                let request = v1::AuditDepartmentRequest {
-                    tenant,
-                    unit: unit.clone(),
-                    fiscal_year,
-                    forms: vec![],
-                };
-                if let Err(status) = self.audit.audit_department(request).await {
-                    tracing::warn!(%unit, fiscal_year, error = %status, "department audit failed; it runs again with the department's next form");
-                }
-            }
+            self.departments.mark(departments);
         }
     }
 
     /// Scores and audits one job; returns the department (tenant, unit, year) it belongs to.
-    async fn process(&mut self, delivery: &Delivery) -> Result<(String, String, i32), ApiError> {
+    async fn process(&mut self, delivery: &Delivery) -> Result<Department, ApiError> {
         let job = &delivery.job;
         let submission = self
             .intake

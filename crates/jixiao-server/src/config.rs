@@ -43,6 +43,8 @@ pub struct WorkerConfig {
     pub max_deliveries: u32,
     /// Seconds between relays of jobs still queued in the database (0: at start only).
     pub relay_interval_secs: u64,
+    /// Seconds between cross-form audits of departments whose forms changed.
+    pub department_audit_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -53,6 +55,7 @@ impl Default for WorkerConfig {
             reclaim_idle_secs: 30,
             max_deliveries: 5,
             relay_interval_secs: 30,
+            department_audit_secs: 5,
         }
     }
 }

@@ -22,7 +22,7 @@ use jixiao_queue::{
     EventBus, InProcessEvents, InProcessQueue, Job, JobQueue, RedisQueue, RedisQueueOptions,
 };
 use jixiao_scoring::{builtin_rulebooks, Rulebooks};
-use jixiao_scoring_service::{ScoringService, ScoringWorker, WorkerOptions};
+use jixiao_scoring_service::{DepartmentAudits, ScoringService, ScoringWorker, WorkerOptions};
 use jixiao_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -187,6 +187,12 @@ impl Bound {
                 IntakeServiceClient::new(peer_channel(&config.peers.intake, local_addr)?);
             let audit_client =
                 AuditServiceClient::new(peer_channel(&config.peers.audit, local_addr)?);
+            let departments = Arc::new(DepartmentAudits::default());
+            tokio::spawn(departments.clone().run(
+                audit_client.clone(),
+                Duration::from_secs(config.worker.department_audit_secs.max(1)),
+                stopping.clone(),
+            ));
             for n in 0..config.worker.concurrency {
                 let worker = ScoringWorker {
                     store: store.clone(),
@@ -195,6 +201,7 @@ impl Bound {
                     rulebooks: rulebooks.clone(),
                     intake: intake_client.clone(),
                     audit: audit_client.clone(),
+                    departments: departments.clone(),
                     options: WorkerOptions {
                         consumer: format!("{local_addr}/{n}"),
                         batch_size: config.worker.batch_size,
