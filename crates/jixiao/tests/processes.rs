@@ -168,9 +168,11 @@ fn form(n: usize) -> v1::Form {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_scoring_workers_one_killed_every_form_scored_exactly_once() {
-    // 2,000 keeps CI short on debug builds; JIXIAO_TEST_forms_count=10000 for the full run.
-    let forms_wanted: usize = std::env::var("JIXIAO_TEST_forms_count").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
-    let forms_count = forms_wanted;
+    // 2,000 keeps CI short on debug builds; JIXIAO_TEST_FORMS=10000 for the full run.
+    let forms_count: usize = std::env::var("JIXIAO_TEST_FORMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
     let database = fresh_postgres().await;
     let redis =
         std::env::var("JIXIAO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
