@@ -282,9 +282,10 @@ pub fn load_rulebooks(config: &Config) -> anyhow::Result<Rulebooks> {
     Ok(Rulebooks::new(books, &config.default_rulebook)?)
 }
 
-/// Every `interval`, republishes jobs queued in the database for longer than
-/// `interval`: a queue that lost them (Redis restarted empty) gets them back;
-/// a duplicate is harmless, processing is idempotent.
+/// Every `interval`, compares what the queue holds with what the database has
+/// queued; when the queue holds less (Redis restarted empty, or was flushed),
+/// the database's queued jobs are published again. A duplicate is harmless:
+/// processing is idempotent.
 async fn relay_periodically(
     store: Store,
     queue: Arc<dyn JobQueue>,
@@ -296,9 +297,29 @@ async fn relay_periodically(
             _ = tokio::time::sleep(interval) => {}
             _ = stopping.wait_for(|s| *s) => return,
         }
-        let before = jixiao_proto::convert::now_millis() - interval.as_millis() as i64;
-        if let Err(e) = relay_queued_jobs(&store, queue.as_ref(), before).await {
-            tracing::warn!(error = %e, "relay of queued jobs failed; it runs again");
+        let held = match queue.depth().await {
+            Ok((ready, pending)) => (ready + pending) as u64,
+            Err(e) => {
+                tracing::warn!(error = %e, "queue unreachable; relay waits");
+                continue;
+            }
+        };
+        let queued = match store.count_queued_jobs().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "database unreachable; relay waits");
+                continue;
+            }
+        };
+        if held < queued {
+            tracing::warn!(
+                held,
+                queued,
+                "the queue lost jobs; publishing the database's queued jobs again"
+            );
+            if let Err(e) = relay_queued_jobs(&store, queue.as_ref(), i64::MAX).await {
+                tracing::warn!(error = %e, "relay of queued jobs failed; it runs again");
+            }
         }
     }
 }

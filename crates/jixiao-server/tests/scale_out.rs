@@ -85,3 +85,125 @@ async fn the_pipeline_on_postgresql_and_redis_streams() {
         .await
         .unwrap();
 }
+
+/// A redis-server of this test's own on a free port: FLUSHALL never touches the shared one.
+struct PrivateRedis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl PrivateRedis {
+    async fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed for this test");
+        let url = format!("redis://127.0.0.1:{port}");
+        let client = redis::Client::open(url.as_str()).unwrap();
+        for _ in 0..100 {
+            if let Ok(mut c) = client.get_multiplexed_async_connection().await {
+                if redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .is_ok()
+                {
+                    return PrivateRedis { child, url };
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("private redis-server on {port} did not start");
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn redis_flushed_mid_batch_every_form_still_scored_none_twice() {
+    use futures::StreamExt;
+    const FORMS: usize = 300;
+    let redis = PrivateRedis::start().await;
+    let database = fresh_postgres("flushall").await;
+    let server = TestServer::start_with(
+        fresh_dir("flushall"),
+        &[
+            ("database_url", database),
+            ("redis_url", redis.url.clone()),
+            ("worker.relay_interval_secs", "1".into()),
+            ("worker.batch_size", "10".into()),
+        ],
+    )
+    .await;
+    let ch = server.channel().await;
+    let requests: Vec<v1::SubmitFormRequest> = (0..FORMS)
+        .map(|n| {
+            let mut form = yueyang_radio_form();
+            form.project_name = format!("无线电管理经费 {n}");
+            v1::SubmitFormRequest {
+                tenant: "湖南省/岳阳市".into(),
+                form: Some(form),
+                rulebook_id: String::new(),
+            }
+        })
+        .collect();
+    let reply = IntakeServiceClient::new(ch.clone())
+        .submit_batch(futures::stream::iter(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.accepted as usize, FORMS);
+
+    let mut events = jixiao_proto::v1::export_service_client::ExportServiceClient::new(ch.clone())
+        .watch_events(v1::WatchEventsRequest {
+            types: vec![v1::EventType::Scored as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut scored: std::collections::HashMap<String, u32> = Default::default();
+    let mut flushed = false;
+    while scored.len() < FORMS {
+        let e = tokio::time::timeout(std::time::Duration::from_secs(60), events.next())
+            .await
+            .unwrap_or_else(|_| panic!("no progress after {} of {FORMS}", scored.len()))
+            .unwrap()
+            .unwrap();
+        *scored.entry(e.submission_id).or_default() += 1;
+        if !flushed && scored.len() >= FORMS / 5 {
+            let client = redis::Client::open(redis.url.as_str()).unwrap();
+            let mut c = client.get_multiplexed_async_connection().await.unwrap();
+            let _: () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
+            flushed = true;
+        }
+    }
+    assert!(flushed);
+    while let Ok(Some(Ok(e))) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), events.next()).await
+    {
+        *scored.entry(e.submission_id).or_default() += 1;
+    }
+    let twice: Vec<_> = scored.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "scored more than once: {twice:?}");
+    server.stop().await;
+}

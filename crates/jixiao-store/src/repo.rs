@@ -314,6 +314,15 @@ impl Store {
         self.queued_jobs_before(after_seq, i64::MAX, limit).await
     }
 
+    /// How many scoring jobs are queued (not yet done).
+    pub async fn count_queued_jobs(&self) -> Result<u64> {
+        use sea_orm::PaginatorTrait;
+        Ok(scoring_job::Entity::find()
+            .filter(scoring_job::Column::State.eq(JOB_QUEUED))
+            .count(&self.db)
+            .await?)
+    }
+
     /// Queued scoring jobs enqueued before `before` (ms): the periodic relay
     /// republishes jobs a queue has held too long or lost.
     pub async fn queued_jobs_before(
