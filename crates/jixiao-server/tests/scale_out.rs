@@ -207,3 +207,108 @@ async fn redis_flushed_mid_batch_every_form_still_scored_none_twice() {
     assert!(twice.is_empty(), "scored more than once: {twice:?}");
     server.stop().await;
 }
+
+/// A TCP proxy to PostgreSQL that the test can cut and restore.
+struct Proxy {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: &'static str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> =
+            Default::default();
+        let (o, conns) = (open.clone(), connections.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                if !o.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the database is "unreachable"
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                conns.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Proxy {
+            port,
+            open,
+            connections,
+        }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for c in self.connections.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn database_unreachable_intake_answers_unavailable_then_recovers_with_nothing_half_written() {
+    let database = fresh_postgres("outage").await;
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let via_proxy = database.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port));
+    let server = TestServer::start_with(fresh_dir("outage"), &[("database_url", via_proxy)]).await;
+    let mut intake = IntakeServiceClient::new(server.channel().await);
+    let submit = |n: usize| {
+        let mut form = yueyang_radio_form();
+        form.project_name = format!("经费 {n}");
+        v1::SubmitFormRequest {
+            tenant: "湖南省/岳阳市".into(),
+            form: Some(form),
+            rulebook_id: String::new(),
+        }
+    };
+    intake.submit_form(submit(1)).await.unwrap();
+
+    proxy.cut();
+    let err = intake.submit_form(submit(2)).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+
+    proxy.restore();
+    // The pool reconnects on its own; intake accepts again.
+    let mut accepted = None;
+    for _ in 0..50 {
+        match intake.submit_form(submit(3)).await {
+            Ok(r) => {
+                accepted = Some(r.into_inner());
+                break;
+            }
+            Err(e) => assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(accepted.is_some(), "intake did not recover");
+    // The refused form was not half-written: only forms 1 and 3 are stored.
+    let page = intake
+        .list_submissions(v1::ListSubmissionsRequest {
+            tenant: "湖南省/岳阳市".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut names: Vec<String> = page
+        .submissions
+        .iter()
+        .map(|s| s.project_name.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["经费 1", "经费 3"]);
+    server.stop().await;
+}
