@@ -39,7 +39,7 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 status=0
-JIXIAO_ADDR="127.0.0.1:$PORT" python3 -m pytest -q tests/python || status=$?
+JIXIAO_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/jixiao" JIXIAO_ADDR="127.0.0.1:$PORT" python3 -m pytest -q tests/python || status=$?
 # Graceful shutdown on SIGTERM must end the process cleanly.
 kill -TERM $SERVER
 if ! wait $SERVER; then echo "jixiao serve did not exit cleanly on SIGTERM"; cat "$DATA/server.log"; status=1; fi

@@ -172,6 +172,15 @@ impl Config {
         })
     }
 
+    /// The effective configuration as TOML, passwords in URLs masked.
+    pub fn show(&self) -> Result<String, ConfigError> {
+        let mut shown = self.clone();
+        shown.database_url = crate::redact(&shown.database_url);
+        shown.redis_url = crate::redact(&shown.redis_url);
+        toml::to_string(&shown)
+            .map_err(|e| ConfigError(format!("cannot print the configuration: {e}")))
+    }
+
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }

@@ -360,7 +360,7 @@ async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue, before: i64) -> 
 }
 
 /// The URL without a password, for logs.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];

@@ -113,8 +113,12 @@ impl PrivateRedis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server must be installed for this test");
-        let url = format!("redis://127.0.0.1:{port}");
-        let client = redis::Client::open(url.as_str()).unwrap();
+        // The guard first: on every path from here the child is killed and reaped.
+        let redis = PrivateRedis {
+            child,
+            url: format!("redis://127.0.0.1:{port}"),
+        };
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
         for _ in 0..100 {
             if let Ok(mut c) = client.get_multiplexed_async_connection().await {
                 if redis::cmd("PING")
@@ -122,7 +126,7 @@ impl PrivateRedis {
                     .await
                     .is_ok()
                 {
-                    return PrivateRedis { child, url };
+                    return redis;
                 }
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

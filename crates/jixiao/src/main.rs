@@ -4,6 +4,7 @@ mod audit;
 mod client;
 mod documents;
 mod import;
+mod queue;
 mod score;
 
 use std::path::PathBuf;
@@ -30,61 +31,97 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run services (all four by default, on the embedded SQLite database and in-process queue).
-    Serve {
-        /// TOML configuration file; JIXIAO_* variables and these flags override it.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Listen address, e.g. 127.0.0.1:50051.
-        #[arg(long)]
-        listen: Option<String>,
-        /// Directory of the embedded database.
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// sqlite://… or postgres://…
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Comma-separated roles: intake,scoring,audit,export.
-        #[arg(long)]
-        role: Option<String>,
-    },
+    Serve(ServeArgs),
     /// Import documents (text exports of the Word forms) and print one line per form.
     Import(import::Args),
     /// Print the explained scorecard of every form in documents (nothing is stored).
     Score(score::Args),
     /// Print the findings of every form in documents (nothing is stored).
     Audit(audit::Args),
+    /// Show the Redis scoring queue (lag, pending, dead letters) or replay a dead letter.
+    Queue(queue::Args),
+    /// Print the effective configuration (file, then JIXIAO_* variables, then the
+    /// same flags as `serve`), secrets masked; fails on unknown keys or bad values.
+    Config {
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
 }
 
-fn main() -> anyhow::Result<ExitCode> {
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// TOML configuration file; JIXIAO_* variables and these flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:50051.
+    #[arg(long)]
+    listen: Option<String>,
+    /// Directory of the embedded database.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://…
+    #[arg(long)]
+    database_url: Option<String>,
+    /// redis://… for the Redis Streams queue (default: in-process).
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Comma-separated roles: intake,scoring,audit,export.
+    #[arg(long)]
+    role: Option<String>,
+}
+
+impl ServeArgs {
+    /// The configuration: file, then the environment, then these flags.
+    fn load(self) -> anyhow::Result<Config> {
+        let flags: Vec<(&str, String)> = [
+            ("listen", self.listen),
+            ("data_dir", self.data_dir.map(|d| d.display().to_string())),
+            ("database_url", self.database_url),
+            ("redis_url", self.redis_url),
+            ("roles", self.role),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+        Ok(Config::load(
+            self.config.as_deref(),
+            std::env::vars(),
+            &flags,
+        )?)
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            // One line a person can act on, never a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     init_tracing(&cli.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Serve {
-            config,
-            listen,
-            data_dir,
-            database_url,
-            role,
-        } => {
-            let flags: Vec<(&str, String)> = [
-                ("listen", listen),
-                ("data_dir", data_dir.map(|d| d.display().to_string())),
-                ("database_url", database_url),
-                ("roles", role),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
-            let config = Config::load(config.as_deref(), std::env::vars(), &flags)?;
+        Command::Serve(args) => {
+            let config = args.load()?;
             runtime.block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config { serve } => {
+            print!("{}", serve.load()?.show()?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(args) => exit(runtime.block_on(import::run(args))?),
         Command::Score(args) => exit(runtime.block_on(score::run(args))?),
         Command::Audit(args) => exit(runtime.block_on(audit::run(args))?),
+        Command::Queue(args) => exit(runtime.block_on(queue::run(args))?),
     }
 }
 

@@ -239,7 +239,7 @@ async fn two_scoring_workers_one_killed_every_form_scored_exactly_once() {
             .expect("stream open")
             .unwrap();
         *scored.entry(e.submission_id).or_default() += 1;
-        if scored.len() % 200 == 0 {
+        if scored.len().is_multiple_of(200) {
             eprintln!(
                 "PROGRESS {} scored at {:?}",
                 scored.len(),
