@@ -8,7 +8,7 @@ mod redis_streams;
 
 pub use events::{EventBus, InProcessEvents};
 pub use in_process::InProcessQueue;
-pub use redis_streams::{RedisQueue, RedisQueueOptions};
+pub use redis_streams::{RedisEventStream, RedisQueue, RedisQueueOptions};
 
 use std::time::Duration;
 

@@ -330,3 +330,70 @@ impl JobQueue for RedisQueue {
         Ok((s.lag as usize, s.pending as usize))
     }
 }
+
+/// The event log mirrored to a capped Redis stream (`<prefix>:events`) that
+/// dashboards read with XREAD. Each entry's id is `<cursor>-0`, the event's
+/// WatchEvents cursor: appends are in order and exactly once, even from several
+/// relaying processes (Redis refuses an id not above the last).
+pub struct RedisEventStream {
+    conn: ConnectionManager,
+    key: String,
+    max_len: usize,
+}
+
+impl RedisEventStream {
+    pub async fn connect(url: &str, prefix: &str, max_len: usize) -> Result<Self, QueueError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        Ok(Self {
+            conn: client.get_connection_manager().await.map_err(unavailable)?,
+            key: format!("{prefix}:events"),
+            max_len,
+        })
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The cursor of the newest event in the stream; 0 when it is empty.
+    pub async fn last_cursor(&self) -> Result<i64, QueueError> {
+        let mut c = self.conn.clone();
+        let reply: redis::streams::StreamRangeReply = c
+            .xrevrange_count(&self.key, "+", "-", 1)
+            .await
+            .map_err(unavailable)?;
+        Ok(reply
+            .ids
+            .first()
+            .and_then(|e| e.id.split('-').next())
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Appends events (cursor, fields) in cursor order; an event another
+    /// process appended first is skipped.
+    pub async fn append(
+        &self,
+        events: &[(i64, Vec<(&'static str, String)>)],
+    ) -> Result<usize, QueueError> {
+        let mut c = self.conn.clone();
+        let mut appended = 0;
+        for (cursor, fields) in events {
+            let r: redis::RedisResult<String> = c
+                .xadd_maxlen(
+                    &self.key,
+                    redis::streams::StreamMaxlen::Approx(self.max_len),
+                    format!("{cursor}-0"),
+                    fields,
+                )
+                .await;
+            match r {
+                Ok(_) => appended += 1,
+                // "The ID specified in XADD is equal or smaller than the target stream top item".
+                Err(e) if e.to_string().contains("equal or smaller") => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(appended)
+    }
+}

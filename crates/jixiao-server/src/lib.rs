@@ -19,7 +19,8 @@ use jixiao_proto::v1::{
     intake_service_server::IntakeServiceServer, scoring_service_server::ScoringServiceServer,
 };
 use jixiao_queue::{
-    EventBus, InProcessEvents, InProcessQueue, Job, JobQueue, RedisQueue, RedisQueueOptions,
+    EventBus, InProcessEvents, InProcessQueue, Job, JobQueue, RedisEventStream, RedisQueue,
+    RedisQueueOptions,
 };
 use jixiao_scoring::{builtin_rulebooks, Rulebooks};
 use jixiao_scoring_service::{DepartmentAudits, ScoringService, ScoringWorker, WorkerOptions};
@@ -33,6 +34,8 @@ pub use config::{Config, Role, ALL_ROLES};
 
 /// Scoring jobs re-read from the database per query at start.
 const RELAY_PAGE: u64 = 1000;
+/// Events kept in the Redis event stream for dashboards (approximately).
+const EVENT_STREAM_CAP: usize = 100_000;
 
 /// A process whose listener is bound (so tests can read the port) but not yet serving.
 pub struct Bound {
@@ -148,6 +151,21 @@ impl Bound {
             .into_server()
         });
         let (stopping_tx, stopping) = watch::channel(false);
+        if config.has(Role::Export) && !config.redis_url.is_empty() {
+            let stream = RedisEventStream::connect(
+                &config.redis_url,
+                &config.redis_prefix,
+                EVENT_STREAM_CAP,
+            )
+            .await
+            .with_context(|| format!("cannot reach Redis at {}", redact(&config.redis_url)))?;
+            tokio::spawn(mirror_events(
+                store.clone(),
+                stream,
+                events.subscribe(),
+                stopping.clone(),
+            ));
+        }
         let export = config.has(Role::Export).then(|| {
             ExportService::new(store.clone(), events.clone(), stopping.clone()).into_server()
         });
@@ -280,6 +298,65 @@ pub fn load_rulebooks(config: &Config) -> anyhow::Result<Rulebooks> {
         }
     }
     Ok(Rulebooks::new(books, &config.default_rulebook)?)
+}
+
+/// Mirrors the event log into the Redis event stream for dashboards: catches
+/// up from the stream's newest cursor (or the last `EVENT_STREAM_CAP` events
+/// when the stream is empty), then follows new events.
+async fn mirror_events(
+    store: Store,
+    stream: RedisEventStream,
+    mut newest: watch::Receiver<i64>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        if let Err(e) = mirror_once(&store, &stream).await {
+            tracing::warn!(error = %e, "event stream mirror failed; it retries");
+        }
+        tokio::select! {
+            _ = newest.changed() => {}
+            // Events written by other processes (scoring workers elsewhere).
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn mirror_once(store: &Store, stream: &RedisEventStream) -> anyhow::Result<()> {
+    let mut cursor = stream.last_cursor().await?;
+    if cursor == 0 {
+        cursor = (store.last_event_seq().await? - EVENT_STREAM_CAP as i64).max(0);
+    }
+    loop {
+        let page = store
+            .events_after(cursor, 500, &jixiao_store::EventFilter::default())
+            .await?;
+        let Some(last) = page.last().map(|e| e.seq) else {
+            return Ok(());
+        };
+        let entries: Vec<(i64, Vec<(&'static str, String)>)> = page
+            .iter()
+            .map(|e| {
+                (
+                    e.seq,
+                    vec![
+                        ("type", e.event_type.clone()),
+                        ("submission", e.submission_id.clone()),
+                        ("tenant", e.tenant.clone()),
+                        ("unit", e.budget_unit.clone()),
+                        ("fiscal_year", e.fiscal_year.to_string()),
+                        ("at_ms", e.at.to_string()),
+                        ("detail", e.detail.clone()),
+                    ],
+                )
+            })
+            .collect();
+        stream.append(&entries).await?;
+        cursor = last;
+        if page.len() < 500 {
+            return Ok(());
+        }
+    }
 }
 
 /// Every `interval`, compares what the queue holds with what the database has

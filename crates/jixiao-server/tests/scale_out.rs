@@ -56,6 +56,35 @@ async fn the_pipeline_on_postgresql_and_redis_streams() {
     // Every job went through the stream and was acked.
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    // Dashboards read the events from a Redis stream too, ids = WatchEvents cursors:
+    // 20 forms × received, scored, audited.
+    let events_key = format!("{prefix}:events");
+    let mut mirrored = 0u64;
+    for _ in 0..50 {
+        mirrored = redis::cmd("XLEN")
+            .arg(&events_key)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        if mirrored >= 60 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(mirrored, 60, "events in {events_key}");
+    let first: redis::Value = redis::cmd("XRANGE")
+        .arg(&events_key)
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(
+        format!("{first:?}").contains("1-0") && format!("{first:?}").contains("received"),
+        "{first:?}"
+    );
     let stream = format!("{prefix}:scoring-jobs");
     let len: u64 = redis::cmd("XLEN")
         .arg(&stream)
@@ -81,6 +110,7 @@ async fn the_pipeline_on_postgresql_and_redis_streams() {
     let _: () = redis::cmd("DEL")
         .arg(&stream)
         .arg(format!("{stream}:dead"))
+        .arg(&events_key)
         .query_async(&mut c)
         .await
         .unwrap();

@@ -557,6 +557,16 @@ impl Store {
             .await?)
     }
 
+    /// The newest event's cursor; 0 when there is none.
+    pub async fn last_event_seq(&self) -> Result<i64> {
+        Ok(event::Entity::find()
+            .order_by_desc(event::Column::Seq)
+            .one(&self.db)
+            .await?
+            .map(|e| e.seq)
+            .unwrap_or(0))
+    }
+
     /// Events after `cursor`, oldest first.
     pub async fn events_after(
         &self,
