@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use jixiao_form::SubmissionStatus;
 use sea_orm::sea_query::OnConflict;
+use sea_orm::TryInsertResult;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
@@ -145,12 +146,24 @@ impl Store {
     }
 
     /// As [`Store::submit`] for many forms in one transaction: all or nothing.
+    /// Three multi-row INSERTs whatever the batch size: the submissions (new
+    /// content only, `ON CONFLICT DO NOTHING … RETURNING` tells which), their
+    /// jobs and their events.
     pub async fn submit_many(&self, news: Vec<NewSubmission>) -> Result<Vec<SubmitOutcome>> {
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
         let txn = self.db.begin().await?;
-        let mut outcomes = Vec::with_capacity(news.len());
-        for new in news {
-            // The insert comes first so a SQLite transaction takes the write lock at once.
-            let inserted = submission::Entity::insert(submission::ActiveModel {
+        // One row per id (the id follows from tenant and content); the insert comes
+        // first so a SQLite transaction takes the write lock at once.
+        let mut distinct: Vec<&NewSubmission> = Vec::new();
+        for n in &news {
+            if !distinct.iter().any(|d| d.id == n.id) {
+                distinct.push(n);
+            }
+        }
+        let inserted =
+            submission::Entity::insert_many(distinct.iter().map(|new| submission::ActiveModel {
                 seq: NotSet,
                 id: Set(new.id.clone()),
                 tenant: Set(new.tenant.clone()),
@@ -164,79 +177,91 @@ impl Store {
                 status: Set(STATUS_RECEIVED.into()),
                 form: Set(new.form.clone()),
                 received_at: Set(new.received_at),
-            })
+            }))
             .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .exec(&txn)
-            .await;
-            let seq = match inserted {
-                Ok(r) => r.last_insert_id,
-                Err(DbErr::RecordNotInserted) => {
-                    let existing = submission::Entity::find()
-                        .filter(submission::Column::Tenant.eq(&new.tenant))
-                        .filter(submission::Column::ContentDigest.eq(&new.content_digest))
-                        .one(&txn)
-                        .await?
-                        .ok_or_else(|| internal("submission conflicted but cannot be read back"))?;
-                    outcomes.push(SubmitOutcome {
-                        submission: existing,
-                        created: None,
-                    });
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let job = scoring_job::ActiveModel {
-                seq: NotSet,
-                submission_id: Set(new.id.clone()),
-                rulebook_id: Set(new.rulebook_id.clone()),
-                state: Set(JOB_QUEUED.into()),
-                enqueued_at: Set(new.received_at),
-            };
-            let job_seq = scoring_job::Entity::insert(job)
-                .exec(&txn)
-                .await?
-                .last_insert_id;
-            let event = insert_event(
-                &txn,
-                "received",
-                &new.id,
-                &new.tenant,
-                &new.budget_unit,
-                new.fiscal_year,
-                new.received_at,
-                String::new(),
-            )
+            .do_nothing()
+            .exec_with_returning_many(&txn)
             .await?;
-            outcomes.push(SubmitOutcome {
-                created: Some(Created {
-                    job: scoring_job::Model {
-                        seq: job_seq,
-                        submission_id: new.id.clone(),
-                        rulebook_id: new.rulebook_id.clone(),
-                        state: JOB_QUEUED.into(),
-                        enqueued_at: new.received_at,
-                    },
-                    event,
-                }),
-                submission: submission::Model {
-                    seq,
-                    id: new.id,
-                    tenant: new.tenant,
-                    content_digest: new.content_digest,
-                    kind: new.kind,
-                    budget_unit: new.budget_unit,
-                    competent_department: new.competent_department,
-                    implementing_unit: new.implementing_unit,
-                    project_name: new.project_name,
-                    fiscal_year: new.fiscal_year,
-                    status: STATUS_RECEIVED.into(),
-                    form: new.form,
-                    received_at: new.received_at,
-                },
-            });
+        let created: Vec<submission::Model> = match inserted {
+            TryInsertResult::Inserted(rows) => rows,
+            TryInsertResult::Conflicted | TryInsertResult::Empty => Vec::new(),
+        };
+        let created_new: Vec<&NewSubmission> = distinct
+            .iter()
+            .copied()
+            .filter(|n| created.iter().any(|c| c.id == n.id))
+            .collect();
+        let mut jobs = Vec::new();
+        let mut events = Vec::new();
+        if !created_new.is_empty() {
+            jobs = scoring_job::Entity::insert_many(created_new.iter().map(|n| {
+                scoring_job::ActiveModel {
+                    seq: NotSet,
+                    submission_id: Set(n.id.clone()),
+                    rulebook_id: Set(n.rulebook_id.clone()),
+                    state: Set(JOB_QUEUED.into()),
+                    enqueued_at: Set(n.received_at),
+                }
+            }))
+            .exec_with_returning_many(&txn)
+            .await?;
+            events = event::Entity::insert_many(created_new.iter().map(|n| event::ActiveModel {
+                seq: NotSet,
+                event_type: Set("received".into()),
+                submission_id: Set(n.id.clone()),
+                tenant: Set(n.tenant.clone()),
+                budget_unit: Set(n.budget_unit.clone()),
+                fiscal_year: Set(n.fiscal_year),
+                at: Set(n.received_at),
+                detail: Set(String::new()),
+            }))
+            .exec_with_returning_many(&txn)
+            .await?;
         }
+        let others: Vec<String> = distinct
+            .iter()
+            .filter(|n| !created.iter().any(|c| c.id == n.id))
+            .map(|n| n.id.clone())
+            .collect();
+        let existing = if others.is_empty() {
+            Vec::new()
+        } else {
+            submission::Entity::find()
+                .filter(submission::Column::Id.is_in(others))
+                .all(&txn)
+                .await?
+        };
         txn.commit().await?;
-        Ok(outcomes)
+        // In request order; a repeat inside the batch is "already there" after its first.
+        let mut reported: Vec<&str> = Vec::new();
+        news.iter()
+            .map(|n| {
+                let first = !reported.contains(&n.id.as_str());
+                reported.push(&n.id);
+                if first {
+                    if let Some(row) = created.iter().find(|c| c.id == n.id) {
+                        let job = jobs.iter().find(|j| j.submission_id == n.id).cloned();
+                        let event = events.iter().find(|e| e.submission_id == n.id).cloned();
+                        if let (Some(job), Some(event)) = (job, event) {
+                            return Ok(SubmitOutcome {
+                                submission: row.clone(),
+                                created: Some(Created { job, event }),
+                            });
+                        }
+                    }
+                }
+                let row = created
+                    .iter()
+                    .chain(&existing)
+                    .find(|c| c.id == n.id)
+                    .cloned()
+                    .ok_or_else(|| internal("submission conflicted but cannot be read back"))?;
+                Ok(SubmitOutcome {
+                    submission: row,
+                    created: None,
+                })
+            })
+            .collect()
     }
 
     pub async fn submission(&self, id: &str) -> Result<Option<submission::Model>> {
