@@ -34,6 +34,9 @@ impl Default for RedisQueueOptions {
     }
 }
 
+/// How long a blocking read's answer may take (its BLOCK time plus slack).
+const READ_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct RedisQueue {
     client: redis::Client,
     conn: ConnectionManager,
@@ -88,9 +91,13 @@ impl RedisQueue {
         if let Some(c) = readers.get(consumer) {
             return Ok(c.clone());
         }
+        // A blocking read waits up to its BLOCK time: its answer may take longer
+        // than the default response timeout (500 ms) without anything being wrong.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(READ_RESPONSE_TIMEOUT));
         let c = self
             .client
-            .get_connection_manager()
+            .get_connection_manager_with_config(config)
             .await
             .map_err(unavailable)?;
         readers.insert(consumer.to_string(), c.clone());
@@ -263,7 +270,7 @@ impl JobQueue for RedisQueue {
                 StreamReadOptions::default()
                     .group(&self.options.group, consumer)
                     .count(max)
-                    .block(wait.as_millis() as usize),
+                    .block(wait.min(READ_RESPONSE_TIMEOUT / 2).as_millis() as usize),
             )
         };
         let reply: redis::RedisResult<Option<StreamReadReply>> =

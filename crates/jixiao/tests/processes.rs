@@ -70,6 +70,11 @@ fn serve(
         std::env::temp_dir().join(format!("jixiao-proc-{}-{name}-{port}", std::process::id()));
     let log = std::fs::File::create(dir.with_extension("log")).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jixiao"));
+    // The test's own JIXIAO_TEST_* variables are no configuration of the server
+    // (which refuses unknown keys): only what is set below reaches it.
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("JIXIAO_")) {
+        cmd.env_remove(key);
+    }
     cmd.args([
         "serve",
         "--role",
