@@ -10,46 +10,49 @@ pub(crate) struct TextAmount {
     pub before: String,
 }
 
-/// Every `N万元` / `N亿元` / `N元` in `text`, converted to 万元.
+/// Every `N万元` / `N亿元` / `N元` in `text`, converted to 万元. Digits are
+/// ASCII, so byte positions around them are character boundaries.
 pub(crate) fn amounts(text: &str) -> Vec<TextAmount> {
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
             i += 1;
             continue;
         }
         let start = i;
-        while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.' || chars[i] == ',') {
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.' || bytes[i] == b',')
+        {
             i += 1;
         }
-        let number: String = chars[start..i]
-            .iter()
-            .collect::<String>()
-            .trim_end_matches(['.', ','])
-            .to_string();
-        let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-        let scale = if rest.starts_with("万元") {
-            Some(Decimal::ONE)
+        let number = text[start..i].trim_end_matches(['.', ',']);
+        let rest = &text[i..];
+        let (scale, unit) = if rest.starts_with("万元") {
+            (Decimal::ONE, "万元")
         } else if rest.starts_with("亿元") {
-            Some(Decimal::from(10_000))
+            (Decimal::from(10_000), "亿元")
         } else if rest.starts_with('元') {
-            Some(Decimal::new(1, 4))
+            (Decimal::new(1, 4), "元")
         } else {
-            None
+            continue;
         };
-        if let (Some(scale), Ok(v)) = (scale, parse_decimal(&number)) {
-            let before: String = chars[start.saturating_sub(12)..start].iter().collect();
-            let unit_len = if rest.starts_with('元') { 1 } else { 2 };
-            out.push(TextAmount {
-                value: v * scale,
-                written: chars[start..(i + unit_len).min(chars.len())]
-                    .iter()
-                    .collect(),
-                before,
-            });
-        }
+        let Ok(v) = parse_decimal(number) else {
+            continue;
+        };
+        // Up to 12 characters before the number: the words that name it.
+        let from = text[..start]
+            .char_indices()
+            .rev()
+            .take(12)
+            .last()
+            .map(|(k, _)| k)
+            .unwrap_or(start);
+        out.push(TextAmount {
+            value: v * scale,
+            written: format!("{number}{unit}"),
+            before: text[from..start].to_string(),
+        });
     }
     out
 }
@@ -74,23 +77,19 @@ pub(crate) fn rate_after(text: &str, labels: &[&str]) -> Option<(Decimal, String
 }
 
 /// The amount written right after one of `labels` (`年初预算433.32万元`).
-pub(crate) fn amount_after(text: &str, labels: &[&str]) -> Option<TextAmount> {
-    amounts(text)
-        .into_iter()
+pub(crate) fn amount_after<'a>(found: &'a [TextAmount], labels: &[&str]) -> Option<&'a TextAmount> {
+    found
+        .iter()
         .find(|a| labels.iter().any(|l| a.before.ends_with(l)))
 }
 
 /// Texts of a form that speak about it: the narrative and the goals.
-pub(crate) fn texts(form: &Form) -> Vec<(&'static str, String)> {
-    let mut out = vec![("narrative", form.narrative.clone())];
-    for (i, g) in form.goals.iter().enumerate() {
-        out.push(if i == 0 {
-            ("goals", format!("{}\n{}", g.expected, g.actual))
-        } else {
-            ("goals", g.actual.clone())
-        });
-    }
-    out
+pub(crate) fn texts(form: &Form) -> impl Iterator<Item = (&'static str, &str)> {
+    std::iter::once(("narrative", form.narrative.as_str())).chain(
+        form.goals
+            .iter()
+            .flat_map(|g| [("goals", g.expected.as_str()), ("goals", g.actual.as_str())]),
+    )
 }
 
 /// Whether `a` is `b` shifted by a power of ten (a slipped digit): ×10, ×100, ÷10, ÷100.

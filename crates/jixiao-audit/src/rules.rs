@@ -925,8 +925,10 @@ fn narrative_funds(ctx: &mut Ctx) {
             "full_year_budget",
         ),
     ];
+    let found_in_text = narrative::amounts(text);
     for (labels, table, column, field) in checks {
-        let (Some(found), Some(table)) = (narrative::amount_after(text, labels), table) else {
+        let (Some(found), Some(table)) = (narrative::amount_after(&found_in_text, labels), table)
+        else {
             continue;
         };
         if (found.value - table).abs() > half_unit(found.value) {
@@ -986,24 +988,45 @@ fn narrative_funds(ctx: &mut Ctx) {
 /// digit slipped (×10, ×100): `14000万元` in the text against `1400万元` in the table.
 fn narrative_magnitude(ctx: &mut Ctx) {
     let form = ctx.form;
-    let texts = narrative::texts(form);
-    for (i, ind) in form.indicators.iter().enumerate() {
-        let Some(table) = in_wan_yuan(&ind.actual) else {
-            continue;
-        };
-        for (section, text) in &texts {
-            for found in narrative::amounts(text) {
-                if narrative::magnitude_slip(found.value, table) {
-                    ctx.emit(
-                        indicator_loc(i, ind, "实际完成值", "actual"),
-                        format!("{table}万元"),
-                        found.written.clone(),
-                        String::new(),
-                        format!("“{}”表中实际完成值 {}，{}中写作“…{}{}”，相差一个数量级。", ind.name, ind.actual.raw, if *section == "goals" { "年度总体目标" } else { "自评报告" }, found.before, found.written),
-                        format!("\"{}\": the table says {}, the {section} text says \"{}{}\": a power of ten apart.", ind.name, ind.actual.raw, found.before, found.written),
-                    );
-                }
-            }
+    let amounts: Vec<(usize, Decimal)> = form
+        .indicators
+        .iter()
+        .enumerate()
+        .filter_map(|(i, ind)| in_wan_yuan(&ind.actual).map(|v| (i, v)))
+        .collect();
+    if amounts.is_empty() {
+        return;
+    }
+    // Each text is read once, whatever the number of indicators.
+    let found: Vec<(&str, narrative::TextAmount)> = narrative::texts(form)
+        .flat_map(|(section, text)| {
+            narrative::amounts(text)
+                .into_iter()
+                .map(move |a| (section, a))
+        })
+        .collect();
+    for (i, table) in amounts {
+        let ind = &form.indicators[i];
+        for (section, a) in found
+            .iter()
+            .filter(|(_, a)| narrative::magnitude_slip(a.value, table))
+        {
+            let place = if *section == "goals" {
+                "年度总体目标"
+            } else {
+                "自评报告"
+            };
+            ctx.emit(
+                indicator_loc(i, ind, "实际完成值", "actual"),
+                format!("{table}万元"),
+                a.written.clone(),
+                String::new(),
+                format!("“{}”表中实际完成值 {}，{place}中写作“…{}{}”，相差一个数量级。", ind.name, ind.actual.raw, a.before, a.written),
+                format!(
+                    "\"{}\": the table says {}, the {section} text says \"{}{}\": a power of ten apart.",
+                    ind.name, ind.actual.raw, a.before, a.written
+                ),
+            );
         }
     }
 }
