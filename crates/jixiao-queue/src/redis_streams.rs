@@ -134,13 +134,15 @@ impl RedisQueue {
 
     /// Deliveries from stream entries; entries past `max_deliveries` go to the
     /// dead-letter stream and are acked, entries without a job are dropped.
+    /// `first_delivery`: new entries (read with `>`), delivered once; otherwise
+    /// the counts come from XPENDING.
     async fn deliveries(
         &self,
         entries: Vec<redis::streams::StreamId>,
-        known_first: bool,
+        first_delivery: bool,
     ) -> Result<Vec<Delivery>, QueueError> {
         let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
-        let counts = if known_first {
+        let counts = if first_delivery {
             HashMap::new()
         } else {
             self.delivery_counts(&ids).await?
@@ -290,6 +292,7 @@ impl JobQueue for RedisQueue {
         if first && entries.is_empty() {
             self.drained.lock().await.push(consumer.to_string());
         }
+        // After the drain, entries come from `>`: their first delivery.
         self.deliveries(entries, !first).await
     }
 
