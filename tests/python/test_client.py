@@ -141,3 +141,29 @@ def test_invalid_form_names_the_field(channel):
     assert status.details[0].Unpack(bad)
     assert [v.field for v in bad.field_violations] == ["form.funds.rows[0].executed"]
     assert "negative" in bad.field_violations[0].description
+
+
+def test_csv_export_reads_in_python_with_chinese_intact(channel):
+    import csv
+    import io
+
+    intake = services_pb2_grpc.IntakeServiceStub(channel)
+    export = services_pb2_grpc.ExportServiceStub(channel)
+    form = zhuzhou_admin_form()
+    sub = intake.SubmitForm(services_pb2.SubmitFormRequest(tenant=TENANT, form=form), timeout=10).submission
+    deadline = time.time() + 30
+    while intake.GetSubmission(services_pb2.GetSubmissionRequest(id=sub.id), timeout=10).status != results_pb2.SUBMISSION_STATUS_AUDITED:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    chunks = list(export.ExportBatch(
+        services_pb2.ExportBatchRequest(format=services_pb2.EXPORT_FORMAT_CSV, tenant=TENANT), timeout=30))
+    assert chunks[0].content_type.startswith("text/csv") and chunks[0].file_name.endswith(".csv")
+    data = b"".join(c.data for c in chunks)
+    assert data.startswith("\ufeff".encode("utf-8")), "BOM so Excel reads UTF-8"
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    row = next(r for r in rows if r["submission_id"] == sub.id)
+    assert row["项目名称"] == "行政运行（其他）经费"
+    assert row["预算单位"] == "株洲市工业和信息化局"
+    assert (row["全年预算数"], row["全年执行数"], row["执行率"]) == ("418.85", "418.85", "100%")
+    assert (row["总分(填报)"], row["总分(重算)"], row["等级"]) == ("100", "100.00", "优")
+    assert row["rulebook"] == "cn-national-default 2020.1"

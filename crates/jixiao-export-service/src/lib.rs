@@ -147,21 +147,23 @@ impl v1::export_service_server::ExportService for ExportService {
         request: Request<v1::ExportBatchRequest>,
     ) -> Result<Response<ChunkStream>, Status> {
         let r = request.into_inner();
-        match v1::ExportFormat::try_from(r.format) {
-            Ok(v1::ExportFormat::Jsonl) | Ok(v1::ExportFormat::Unspecified) => {}
-            _ => {
+        let csv = match v1::ExportFormat::try_from(r.format) {
+            Ok(v1::ExportFormat::Jsonl) | Ok(v1::ExportFormat::Unspecified) => false,
+            Ok(v1::ExportFormat::Csv) => true,
+            Err(_) => {
                 return Err(ApiError::invalid_field(
                     "format",
-                    format!("unsupported export format {}", r.format),
+                    format!("unknown export format {}", r.format),
                 )
-                .into())
+                .into());
             }
-        }
+        };
         let filter = submission_filter(&r.tenant, &r.unit, r.fiscal_year, r.status)?;
         let (tx, rx) = mpsc::channel(8);
         let store = self.store.clone();
         tokio::spawn(async move {
-            if let Err(e) = write_jsonl(&store, &filter, &tx).await {
+            let format = if csv { Format::Csv } else { Format::Jsonl };
+            if let Err(e) = write_export(&store, &filter, &tx, format).await {
                 let _ = tx.send(Err(Status::from(e))).await;
             }
         });
@@ -169,13 +171,137 @@ impl v1::export_service_server::ExportService for ExportService {
     }
 }
 
-/// One line per submission: `{"submission":…,"scorecard":…,"findings":[…]}`.
-async fn write_jsonl(
+/// An export format: its file, and how a submission becomes bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Jsonl,
+    Csv,
+}
+
+impl Format {
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Jsonl => "application/x-ndjson",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jixiao-export.jsonl",
+            Format::Csv => "jixiao-export.csv",
+        }
+    }
+
+    /// What comes before the first row.
+    fn header(self) -> Vec<u8> {
+        match self {
+            Format::Jsonl => Vec::new(),
+            // The BOM makes Excel read the file as UTF-8 (Chinese readable).
+            Format::Csv => {
+                let mut h = "\u{feff}".as_bytes().to_vec();
+                csv_row(&mut h, &CSV_COLUMNS.map(String::from));
+                h
+            }
+        }
+    }
+}
+
+const CSV_COLUMNS: [&str; 15] = [
+    "submission_id",
+    "预算单位",
+    "项目名称",
+    "年度",
+    "全年预算数",
+    "全年执行数",
+    "执行率",
+    "总分(填报)",
+    "总分(重算)",
+    "差额",
+    "等级",
+    "rulebook",
+    "error",
+    "warning",
+    "info",
+];
+
+/// One CSV record: fields quoted when they hold a comma, quote or line break.
+fn csv_row(out: &mut Vec<u8>, fields: &[String]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push(b'"');
+            out.extend(f.replace('"', "\"\"").as_bytes());
+            out.push(b'"');
+        } else {
+            out.extend(f.as_bytes());
+        }
+    }
+    out.extend(b"\r\n");
+}
+
+/// The CSV record of a submission: its 年度资金总额, totals and findings by severity.
+fn csv_record(
+    s: &jixiao_store::entity::submission::Model,
+    card: Option<&v1::ScoreCard>,
+    findings: &[v1::Finding],
+) -> Vec<String> {
+    let form = v1::Form::decode(s.form.as_slice()).unwrap_or_default();
+    let funds = form.funds.unwrap_or_default();
+    let total = funds
+        .rows
+        .iter()
+        .find(|r| r.source == v1::FundSource::Total as i32)
+        .cloned()
+        .unwrap_or_default();
+    let count = |sev: v1::Severity| {
+        findings
+            .iter()
+            .filter(|f| f.severity == sev as i32)
+            .count()
+            .to_string()
+    };
+    let (stated, recomputed) = card
+        .map(|c| (c.stated_total.clone(), c.recomputed_total.clone()))
+        .unwrap_or_default();
+    let difference = match (
+        jixiao_form::parse_decimal(&stated),
+        jixiao_form::parse_decimal(&recomputed),
+    ) {
+        (Ok(a), Ok(b)) => (a - b).to_string(),
+        _ => String::new(),
+    };
+    vec![
+        s.id.clone(),
+        s.budget_unit.clone(),
+        s.project_name.clone(),
+        s.fiscal_year.to_string(),
+        total.full_year_budget,
+        total.executed,
+        funds.stated_execution_rate,
+        stated,
+        recomputed,
+        difference,
+        card.map(|c| c.grade.clone()).unwrap_or_default(),
+        card.map(|c| format!("{} {}", c.rulebook_id, c.rulebook_version))
+            .unwrap_or_default(),
+        count(v1::Severity::Error),
+        count(v1::Severity::Warning),
+        count(v1::Severity::Info),
+    ]
+}
+
+/// Every selected submission with its newest scorecard and its findings, in
+/// `format`, streamed in chunks.
+async fn write_export(
     store: &Store,
     filter: &SubmissionFilter,
     tx: &mpsc::Sender<Result<v1::ExportChunk, Status>>,
+    format: Format,
 ) -> Result<(), ApiError> {
-    let mut buf = Vec::with_capacity(CHUNK * 2);
+    let mut buf = format.header();
     let mut after = 0;
     let mut first = true;
     loop {
@@ -203,36 +329,41 @@ async fn write_jsonl(
                 .map(|f| v1::Finding::decode(f.finding.as_slice()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| ApiError::Internal(format!("stored finding does not decode: {e}")))?;
-            let line = serde_json::json!({
-                "submission": {
-                    "id": s.id, "tenant": s.tenant, "content_digest": s.content_digest, "status": s.status,
-                    "kind": s.kind, "budget_unit": s.budget_unit, "project_name": s.project_name,
-                    "fiscal_year": s.fiscal_year, "received_at_ms": s.received_at,
-                },
-                "scorecard": card.map(|c| serde_json::json!({
-                    "rulebook_id": c.rulebook_id, "rulebook_version": c.rulebook_version,
-                    "rulebook_digest": c.rulebook_digest, "input_digest": c.input_digest,
-                    "engine_version": c.engine_version, "stated_total": c.stated_total,
-                    "recomputed_total": c.recomputed_total, "grade": c.grade,
-                    "lines": c.lines.iter().map(|l| serde_json::json!({
-                        "path": l.path, "label": l.label, "weight": l.weight, "stated_score": l.stated_score,
-                        "recomputed_score": l.recomputed_score, "explanation": l.explanation, "rule": l.rule,
-                    })).collect::<Vec<_>>(),
-                })),
-                "findings": findings.iter().map(|f| {
-                    let loc = f.location.clone().unwrap_or_default();
-                    serde_json::json!({
-                        "rule_id": f.rule_id, "severity": v1::Severity::try_from(f.severity).map(|s| s.as_str_name()).unwrap_or(""),
-                        "section": loc.section, "row": loc.row, "column": loc.column, "path": loc.path,
-                        "expected": f.expected, "stated": f.stated, "difference": f.difference,
-                        "message_zh": f.message_zh, "message_en": f.message_en,
-                    })
-                }).collect::<Vec<_>>(),
-            });
-            serde_json::to_writer(&mut buf, &line)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            buf.push(b'\n');
-            if buf.len() >= CHUNK && !send(tx, &mut buf, &mut first).await {
+            match format {
+                Format::Csv => csv_row(&mut buf, &csv_record(s, card.as_ref(), &findings)),
+                Format::Jsonl => {
+                    let line = serde_json::json!({
+                        "submission": {
+                            "id": s.id, "tenant": s.tenant, "content_digest": s.content_digest, "status": s.status,
+                            "kind": s.kind, "budget_unit": s.budget_unit, "project_name": s.project_name,
+                            "fiscal_year": s.fiscal_year, "received_at_ms": s.received_at,
+                        },
+                        "scorecard": card.map(|c| serde_json::json!({
+                            "rulebook_id": c.rulebook_id, "rulebook_version": c.rulebook_version,
+                            "rulebook_digest": c.rulebook_digest, "input_digest": c.input_digest,
+                            "engine_version": c.engine_version, "stated_total": c.stated_total,
+                            "recomputed_total": c.recomputed_total, "grade": c.grade,
+                            "lines": c.lines.iter().map(|l| serde_json::json!({
+                                "path": l.path, "label": l.label, "weight": l.weight, "stated_score": l.stated_score,
+                                "recomputed_score": l.recomputed_score, "explanation": l.explanation, "rule": l.rule,
+                            })).collect::<Vec<_>>(),
+                        })),
+                        "findings": findings.iter().map(|f| {
+                            let loc = f.location.clone().unwrap_or_default();
+                            serde_json::json!({
+                                "rule_id": f.rule_id, "severity": v1::Severity::try_from(f.severity).map(|s| s.as_str_name()).unwrap_or(""),
+                                "section": loc.section, "row": loc.row, "column": loc.column, "path": loc.path,
+                                "expected": f.expected, "stated": f.stated, "difference": f.difference,
+                                "message_zh": f.message_zh, "message_en": f.message_en,
+                            })
+                        }).collect::<Vec<_>>(),
+                    });
+                    serde_json::to_writer(&mut buf, &line)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?;
+                    buf.push(b'\n');
+                }
+            }
+            if buf.len() >= CHUNK && !send(tx, &mut buf, &mut first, format).await {
                 return Ok(());
             }
         }
@@ -241,7 +372,7 @@ async fn write_jsonl(
         }
     }
     if !buf.is_empty() || first {
-        send(tx, &mut buf, &mut first).await;
+        send(tx, &mut buf, &mut first, format).await;
     }
     Ok(())
 }
@@ -251,11 +382,12 @@ async fn send(
     tx: &mpsc::Sender<Result<v1::ExportChunk, Status>>,
     buf: &mut Vec<u8>,
     first: &mut bool,
+    format: Format,
 ) -> bool {
     let (content_type, file_name) = if *first {
         (
-            "application/x-ndjson".to_string(),
-            "jixiao-export.jsonl".to_string(),
+            format.content_type().to_string(),
+            format.file_name().to_string(),
         )
     } else {
         (String::new(), String::new())

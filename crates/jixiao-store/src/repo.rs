@@ -205,6 +205,7 @@ impl Store {
             }))
             .exec_with_returning_many(&txn)
             .await?;
+            lock_event_log(&txn).await?;
             events = event::Entity::insert_many(created_new.iter().map(|n| event::ActiveModel {
                 seq: NotSet,
                 event_type: Set("received".into()),
@@ -647,6 +648,20 @@ async fn advance_status(
     Ok(r.rows_affected > 0)
 }
 
+/// Event cursors must become visible in order: a watcher resuming after cursor
+/// N never looks below N again. On PostgreSQL concurrent transactions could
+/// commit a lower sequence after a higher one, so every transaction that writes
+/// events takes this lock just before, holding it until commit. Nothing else is
+/// locked after it, so it cannot deadlock. SQLite already has one writer.
+async fn lock_event_log(txn: &impl ConnectionTrait) -> Result<()> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // A fixed key: the one event log of this database.
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7594512)")
+            .await?;
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(
     txn: &impl ConnectionTrait,
@@ -668,6 +683,7 @@ async fn insert_event(
         at,
         detail,
     };
+    lock_event_log(txn).await?;
     let mut am: event::ActiveModel = model.clone().into();
     am.seq = NotSet;
     let seq = event::Entity::insert(am).exec(txn).await?.last_insert_id;
