@@ -192,7 +192,7 @@ impl Bound {
 
         let mut workers = Vec::new();
         if config.has(Role::Scoring) {
-            relay_queued_jobs(&store, queue.as_ref(), i64::MAX).await?;
+            relay_queued_jobs(&store, queue.as_ref()).await?;
             if config.worker.relay_interval_secs > 0 {
                 tokio::spawn(relay_periodically(
                     store.clone(),
@@ -394,21 +394,20 @@ async fn relay_periodically(
                 queued,
                 "the queue lost jobs; publishing the database's queued jobs again"
             );
-            if let Err(e) = relay_queued_jobs(&store, queue.as_ref(), i64::MAX).await {
+            if let Err(e) = relay_queued_jobs(&store, queue.as_ref()).await {
                 tracing::warn!(error = %e, "relay of queued jobs failed; it runs again");
             }
         }
     }
 }
 
-/// Refills the queue from the jobs the database still has queued (enqueued
-/// before `before`, ms): those of a previous run that stopped before acking,
-/// or whose enqueue failed or was lost.
-async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue, before: i64) -> anyhow::Result<()> {
+/// Refills the queue from the jobs the database still has queued: those of a
+/// previous run that stopped before acking, or whose enqueue failed or was lost.
+async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue) -> anyhow::Result<()> {
     let mut after = 0;
     let mut total = 0;
     loop {
-        let page = store.queued_jobs_before(after, before, RELAY_PAGE).await?;
+        let page = store.queued_jobs(after, RELAY_PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         total += page.len();

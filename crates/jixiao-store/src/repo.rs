@@ -335,9 +335,16 @@ impl Store {
         Ok(())
     }
 
-    /// Queued scoring jobs after `after_seq`, for the relay that refills the queue at start.
+    /// Queued scoring jobs after `after_seq`, in order, for the relay that
+    /// refills the queue at start and when the queue lost jobs.
     pub async fn queued_jobs(&self, after_seq: i64, limit: u64) -> Result<Vec<scoring_job::Model>> {
-        self.queued_jobs_before(after_seq, i64::MAX, limit).await
+        Ok(scoring_job::Entity::find()
+            .filter(scoring_job::Column::State.eq(JOB_QUEUED))
+            .filter(scoring_job::Column::Seq.gt(after_seq))
+            .order_by_asc(scoring_job::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
     }
 
     /// How many scoring jobs are queued (not yet done).
@@ -346,24 +353,6 @@ impl Store {
         Ok(scoring_job::Entity::find()
             .filter(scoring_job::Column::State.eq(JOB_QUEUED))
             .count(&self.db)
-            .await?)
-    }
-
-    /// Queued scoring jobs enqueued before `before` (ms): the periodic relay
-    /// republishes jobs a queue has held too long or lost.
-    pub async fn queued_jobs_before(
-        &self,
-        after_seq: i64,
-        before: i64,
-        limit: u64,
-    ) -> Result<Vec<scoring_job::Model>> {
-        Ok(scoring_job::Entity::find()
-            .filter(scoring_job::Column::State.eq(JOB_QUEUED))
-            .filter(scoring_job::Column::EnqueuedAt.lt(before))
-            .filter(scoring_job::Column::Seq.gt(after_seq))
-            .order_by_asc(scoring_job::Column::Seq)
-            .limit(limit)
-            .all(&self.db)
             .await?)
     }
 
