@@ -796,8 +796,12 @@ fn unit_mismatch(ctx: &mut Ctx, missing_only: bool) {
     }
 }
 
-fn is_cost(ind: &Indicator) -> bool {
-    ind.level1.contains("成本") || ind.level2.contains("成本")
+/// Cost indicators (成本指标), with their row index.
+fn cost_indicators(form: &Form) -> impl Iterator<Item = (usize, &Indicator)> {
+    form.indicators
+        .iter()
+        .enumerate()
+        .filter(|(_, ind)| ind.level1.contains("成本") || ind.level2.contains("成本"))
 }
 
 fn in_wan_yuan(m: &jixiao_form::Measure) -> Option<Decimal> {
@@ -822,13 +826,7 @@ fn cost_target_above_budget(ctx: &mut Ctx) {
     else {
         return;
     };
-    for (i, ind) in ctx
-        .form
-        .indicators
-        .iter()
-        .enumerate()
-        .filter(|(_, ind)| is_cost(ind))
-    {
+    for (i, ind) in cost_indicators(ctx.form) {
         let Some(target) = in_wan_yuan(&ind.target) else {
             continue;
         };
@@ -858,13 +856,7 @@ fn cost_actual_above_executed(ctx: &mut Ctx) {
     let Some(executed) = ctx.form.funds.total().and_then(|t| t.executed) else {
         return;
     };
-    for (i, ind) in ctx
-        .form
-        .indicators
-        .iter()
-        .enumerate()
-        .filter(|(_, ind)| is_cost(ind))
-    {
+    for (i, ind) in cost_indicators(ctx.form) {
         let Some(actual) = in_wan_yuan(&ind.actual) else {
             continue;
         };
