@@ -276,6 +276,16 @@ pub async fn fresh_postgres(name: &str) -> String {
     format!("{}/{db}", admin_url.rsplit_once('/').unwrap().0)
 }
 
+/// The field named by an INVALID_ARGUMENT's first BadRequest violation.
+pub fn first_violated_field(err: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    err.get_details_bad_request()
+        .expect("the status carries BadRequest details")
+        .field_violations[0]
+        .field
+        .clone()
+}
+
 /// The shared Redis (`JIXIAO_TEST_REDIS_URL`) and a key prefix of this test's own.
 pub fn redis_for_test(name: &str) -> (String, String) {
     let url =

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{events_until, fresh_dir, yueyang_radio_form, TestServer};
+use common::{events_until, first_violated_field, fresh_dir, yueyang_radio_form, TestServer};
 use futures::StreamExt;
 use jixiao_proto::v1::{
     self, audit_service_client::AuditServiceClient, export_service_client::ExportServiceClient,
@@ -259,10 +259,7 @@ async fn a_malformed_form_is_rejected_naming_the_field_and_nothing_is_stored() {
         .submit_form(v1::SubmitFormRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(
-        err.get_details_bad_request().unwrap().field_violations[0].field,
-        "form"
-    );
+    assert_eq!(first_violated_field(&err), "form");
 
     let page = intake
         .list_submissions(v1::ListSubmissionsRequest {
@@ -447,10 +444,7 @@ async fn rescoring_with_another_rulebook_adds_a_scorecard_and_keeps_the_first() 
         })
         .await
         .unwrap_err();
-    assert_eq!(
-        err.get_details_bad_request().unwrap().field_violations[0].field,
-        "rulebook_id"
-    );
+    assert_eq!(first_violated_field(&err), "rulebook_id");
 
     let queued = scoring
         .rescore_batch(v1::RescoreBatchRequest {
@@ -514,10 +508,7 @@ async fn a_submission_may_name_its_rulebook() {
     let mut req = submit(yueyang_radio_form());
     req.rulebook_id = "nope".into();
     let err = intake.submit_form(req.clone()).await.unwrap_err();
-    assert_eq!(
-        err.get_details_bad_request().unwrap().field_violations[0].field,
-        "rulebook_id"
-    );
+    assert_eq!(first_violated_field(&err), "rulebook_id");
     req.rulebook_id = "example-province-2023".into();
     let id = intake
         .submit_form(req)
