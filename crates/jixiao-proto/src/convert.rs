@@ -37,6 +37,21 @@ impl Reader {
         }
     }
 
+    /// A wire enum value; one this build does not know is named and read as `unspecified`.
+    fn wire_enum<E: TryFrom<i32>>(
+        &mut self,
+        field: impl FnOnce() -> String,
+        what: &str,
+        wire: i32,
+        unspecified: E,
+    ) -> E {
+        E::try_from(wire).unwrap_or_else(|_| {
+            self.violations
+                .push(Violation::new(field(), format!("unknown {what} {wire}")));
+            unspecified
+        })
+    }
+
     fn measure(&mut self, field: &str, m: Option<&v1::Measure>) -> form::Measure {
         let Some(m) = m else {
             return parse_measure("");
@@ -45,26 +60,18 @@ impl Reader {
         if m.kind == v1::ValueKind::Unspecified as i32 {
             return parse_measure(&m.raw);
         }
-        let kind = match v1::ValueKind::try_from(m.kind) {
-            Ok(k) => value_kind_from_proto(k),
-            Err(_) => {
-                self.violations.push(Violation::new(
-                    format!("{field}.kind"),
-                    format!("unknown value kind {}", m.kind),
-                ));
-                form::ValueKind::Unspecified
-            }
-        };
-        let direction = match v1::Direction::try_from(m.direction) {
-            Ok(d) => direction_from_proto(d),
-            Err(_) => {
-                self.violations.push(Violation::new(
-                    format!("{field}.direction"),
-                    format!("unknown direction {}", m.direction),
-                ));
-                form::Direction::Unspecified
-            }
-        };
+        let kind = value_kind_from_proto(self.wire_enum(
+            || format!("{field}.kind"),
+            "value kind",
+            m.kind,
+            v1::ValueKind::Unspecified,
+        ));
+        let direction = direction_from_proto(self.wire_enum(
+            || format!("{field}.direction"),
+            "direction",
+            m.direction,
+            v1::Direction::Unspecified,
+        ));
         let value = self.decimal(|| format!("{field}.value"), &m.value);
         if kind == form::ValueKind::Quantity && value.is_none() {
             self.violations.push(Violation::new(
@@ -91,18 +98,16 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
         violations: Vec::new(),
         normalize: true,
     };
-    let kind = match v1::FormKind::try_from(p.kind) {
-        Ok(v1::FormKind::Project) => form::FormKind::Project,
-        Ok(v1::FormKind::Department) => form::FormKind::Department,
-        Ok(v1::FormKind::DepartmentBasicData) => form::FormKind::DepartmentBasicData,
-        Ok(v1::FormKind::Unspecified) => form::FormKind::Unspecified,
-        Err(_) => {
-            r.violations.push(Violation::new(
-                "form.kind",
-                format!("unknown form kind {}", p.kind),
-            ));
-            form::FormKind::Unspecified
-        }
+    let kind = match r.wire_enum(
+        || "form.kind".into(),
+        "form kind",
+        p.kind,
+        v1::FormKind::Unspecified,
+    ) {
+        v1::FormKind::Project => form::FormKind::Project,
+        v1::FormKind::Department => form::FormKind::Department,
+        v1::FormKind::DepartmentBasicData => form::FormKind::DepartmentBasicData,
+        v1::FormKind::Unspecified => form::FormKind::Unspecified,
     };
     let units = p.units.clone().unwrap_or_default();
     let funds = p.funds.clone().unwrap_or_default();
@@ -112,13 +117,12 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
         .enumerate()
         .map(|(i, row)| {
             let field = |c: &str| format!("form.funds.rows[{i}].{c}");
-            let source = v1::FundSource::try_from(row.source).unwrap_or_else(|_| {
-                r.violations.push(Violation::new(
-                    field("source"),
-                    format!("unknown fund source {}", row.source),
-                ));
-                v1::FundSource::Unspecified
-            });
+            let source = r.wire_enum(
+                || field("source"),
+                "fund source",
+                row.source,
+                v1::FundSource::Unspecified,
+            );
             form::FundRow {
                 source: fund_source_from_proto(source),
                 label: row.label.trim().to_string(),
@@ -675,5 +679,52 @@ mod tests {
             .map(|v| v.field)
             .collect();
         assert_eq!(fields, ["form.funds.rows[0].executed", "form.stated_total"]);
+    }
+
+    #[test]
+    fn unknown_enum_values_are_named() {
+        let wire = v1::Form {
+            kind: 99,
+            funds: Some(v1::FundBlock {
+                rows: vec![v1::FundRow {
+                    source: 42,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            indicators: vec![v1::Indicator {
+                target: Some(v1::Measure {
+                    raw: "≥95%".into(),
+                    kind: 7,
+                    direction: 8,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let violations: Vec<_> = form_from_proto(&wire)
+            .unwrap_err()
+            .into_iter()
+            .map(|v| (v.field, v.description))
+            .collect();
+        assert_eq!(
+            violations[..4],
+            [
+                ("form.kind".to_string(), "unknown form kind 99".to_string()),
+                (
+                    "form.funds.rows[0].source".to_string(),
+                    "unknown fund source 42".to_string()
+                ),
+                (
+                    "form.indicators[0].target.kind".to_string(),
+                    "unknown value kind 7".to_string()
+                ),
+                (
+                    "form.indicators[0].target.direction".to_string(),
+                    "unknown direction 8".to_string()
+                ),
+            ]
+        );
     }
 }
