@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: everything CI checks, on a fresh clone. Needs only cargo and
-# python3; starts PostgreSQL and Redis when they are down.
+# python3; starts PostgreSQL and Redis when they are down, installs Chromium
+# (Debian package) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -16,6 +17,13 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping
+# Headless Chromium (Debian's) and CJK fonts, for the HTML report test.
+if ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }
+fi
+chromium --version
 # Databases left by earlier test runs.
 psql -h 127.0.0.1 -U postgres -d test -Atc "select datname from pg_database where datname like 'jixiao_t_%'" |
   while read -r db; do psql -h 127.0.0.1 -U postgres -d test -qc "drop database if exists $db" || true; done

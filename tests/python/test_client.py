@@ -164,6 +164,7 @@ def test_csv_export_reads_in_python_with_chinese_intact(channel):
     row = next(r for r in rows if r["submission_id"] == sub.id)
     assert row["项目名称"] == "行政运行（其他）经费"
     assert row["预算单位"] == "株洲市工业和信息化局"
-    assert (row["全年预算数"], row["全年执行数"], row["执行率"]) == ("418.85", "418.85", "100%")
+    assert (row["全年预算数"], row["全年执行数"], row["执行率"], row["执行率(填报)"]) == (
+        "418.85", "418.85", "100.00%", "100%")
     assert (row["总分(填报)"], row["总分(重算)"], row["等级"]) == ("100", "100.00", "优")
     assert row["rulebook"] == "cn-national-default 2020.1"

@@ -1,14 +1,24 @@
-//! ExportService: the live event stream (resumable from a cursor) and batch
-//! exports of submissions with their scorecards and findings.
+//! ExportService: the live event stream (resumable from a cursor, explicit
+//! when a cursor fell behind the retained log), batch exports in every format
+//! of `jixiao-export`, and batch summaries. A thin adapter: it reads stored
+//! rows, turns them into domain records, and streams what the domain writes.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use jixiao_proto::convert::timestamp;
+use jixiao_export::{
+    percent_number, two_places, BatchSummary, ExportMeta, ExportRecord, Exporter, Format,
+    GroupSummary,
+};
+use jixiao_proto::convert::{
+    finding_from_proto, form_from_proto, now_millis, scorecard_from_proto, timestamp,
+};
 use jixiao_proto::v1::{self, export_service_server::ExportServiceServer};
 use jixiao_queue::EventBus;
-use jixiao_status::{submission_filter, ApiError};
-use jixiao_store::{entity::event, EventFilter, FindingFilter, Store, SubmissionFilter};
+use jixiao_status::{batch_filter, ApiError};
+use jixiao_store::{entity::event, EventFilter, Store, SubmissionFilter};
 use prost::Message;
+use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -27,14 +37,22 @@ pub struct ExportService {
     events: Arc<dyn EventBus>,
     /// Turns true when the server is stopping: open watches end so it can drain.
     stopping: watch::Receiver<bool>,
+    /// Rule id → title, for the workbook and the report.
+    rule_titles: Arc<BTreeMap<String, String>>,
 }
 
 impl ExportService {
-    pub fn new(store: Store, events: Arc<dyn EventBus>, stopping: watch::Receiver<bool>) -> Self {
+    pub fn new(
+        store: Store,
+        events: Arc<dyn EventBus>,
+        stopping: watch::Receiver<bool>,
+        rule_titles: BTreeMap<String, String>,
+    ) -> Self {
         Self {
             store,
             events,
             stopping,
+            rule_titles: Arc::new(rule_titles),
         }
     }
 
@@ -87,6 +105,21 @@ fn event_filter(r: &v1::WatchEventsRequest) -> Result<EventFilter, ApiError> {
     })
 }
 
+/// The explicit answer to a watcher whose position is below the retained log.
+fn fell_behind(cursor: i64, trimmed_through: i64) -> ApiError {
+    ApiError::OutOfRange {
+        message: format!(
+            "cursor {cursor} is behind the retained event log: events up to {trimmed_through} were trimmed and some after your cursor may be gone; \
+             resynchronise (ExportBatch) and watch again from cursor {trimmed_through}"
+        ),
+        reason: "EVENTS_TRIMMED",
+        metadata: vec![
+            ("after_cursor".into(), cursor.to_string()),
+            ("oldest_resumable_cursor".into(), trimmed_through.to_string()),
+        ],
+    }
+}
+
 type EventStream = ReceiverStream<Result<v1::Event, Status>>;
 type ChunkStream = ReceiverStream<Result<v1::ExportChunk, Status>>;
 
@@ -103,31 +136,59 @@ impl v1::export_service_server::ExportService for ExportService {
         let filter = event_filter(&r)?;
         let cursor = i64::try_from(r.after_cursor)
             .map_err(|_| ApiError::invalid_field("after_cursor", "is out of range"))?;
+        let trimmed = self
+            .store
+            .events_trimmed_through()
+            .await
+            .map_err(ApiError::from)?;
+        // 0 asks for the oldest retained event, whatever was trimmed before it.
+        if cursor != 0 && cursor < trimmed {
+            return Err(fell_behind(cursor, trimmed).into());
+        }
         let (tx, rx) = mpsc::channel(256);
         let store = self.store.clone();
         // Subscribe before the first read, so nothing published meanwhile is missed.
         let mut newest = self.events.subscribe();
         let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
-            let mut cursor = cursor;
+            // `cursor` is what the client has seen; `scanned` is how far this
+            // watch has read the log, which runs ahead of it when a filter
+            // skips events. Falling behind is judged on `scanned`.
+            let mut cursor = cursor.max(trimmed);
+            let mut scanned = cursor;
             loop {
-                let page = match store.events_after(cursor, EVENT_PAGE, &filter).await {
-                    Ok(p) => p,
+                let result = async {
+                    // Cursors become visible in order: every event up to `high`
+                    // is committed, so a short page covers the log up to it.
+                    let high = store.last_event_seq().await?;
+                    let page = store.events_after(scanned, EVENT_PAGE, &filter).await?;
+                    let trimmed = store.events_trimmed_through().await?;
+                    Ok::<_, jixiao_store::StoreError>((high, page, trimmed))
+                }
+                .await;
+                let (high, page, trimmed) = match result {
+                    Ok(r) => r,
                     Err(e) => {
                         let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;
                         return;
                     }
                 };
+                if scanned < trimmed {
+                    let _ = tx.send(Err(fell_behind(cursor, trimmed).into())).await;
+                    return;
+                }
                 for e in &page {
                     // A full channel waits for this client only; intake never waits on it.
                     if tx.send(Ok(event_to_proto(e))).await.is_err() {
                         return;
                     }
                     cursor = e.seq;
+                    scanned = e.seq;
                 }
                 if page.len() as u64 == EVENT_PAGE {
                     continue;
                 }
+                scanned = scanned.max(high);
                 // Woken by this process's events, or by the poll for events other
                 // processes wrote (scoring workers elsewhere). The client resumes
                 // from its last cursor on another server or after a restart.
@@ -147,9 +208,12 @@ impl v1::export_service_server::ExportService for ExportService {
         request: Request<v1::ExportBatchRequest>,
     ) -> Result<Response<ChunkStream>, Status> {
         let r = request.into_inner();
-        let csv = match v1::ExportFormat::try_from(r.format) {
-            Ok(v1::ExportFormat::Jsonl) | Ok(v1::ExportFormat::Unspecified) => false,
-            Ok(v1::ExportFormat::Csv) => true,
+        let format = match v1::ExportFormat::try_from(r.format) {
+            Ok(v1::ExportFormat::Jsonl) | Ok(v1::ExportFormat::Unspecified) => Format::Jsonl,
+            Ok(v1::ExportFormat::Csv) => Format::Csv,
+            Ok(v1::ExportFormat::Xlsx) => Format::Xlsx,
+            Ok(v1::ExportFormat::Fdp) => Format::FiscalDataPackage,
+            Ok(v1::ExportFormat::Html) => Format::Html,
             Err(_) => {
                 return Err(ApiError::invalid_field(
                     "format",
@@ -158,229 +222,269 @@ impl v1::export_service_server::ExportService for ExportService {
                 .into());
             }
         };
-        let filter = submission_filter(&r.tenant, &r.unit, r.fiscal_year, r.status)?;
+        let selection = Selection::new(
+            &r.tenant,
+            &r.region,
+            &r.unit,
+            r.fiscal_year,
+            r.status,
+            &r.rulebook_id,
+        )?;
+        let meta = ExportMeta {
+            title: String::new(),
+            generated_at: timestamp(now_millis()).to_string(),
+            filter: selection.describe(),
+            rule_titles: (*self.rule_titles).clone(),
+        };
+        let exporter = Exporter::new(format, meta).map_err(export_error)?;
         let (tx, rx) = mpsc::channel(8);
         let store = self.store.clone();
+        let events = self.events.clone();
         tokio::spawn(async move {
-            let format = if csv { Format::Csv } else { Format::Jsonl };
-            if let Err(e) = write_export(&store, &filter, &tx, format).await {
-                let _ = tx.send(Err(Status::from(e))).await;
+            let sent = write_export(&store, &selection, exporter, format, &tx).await;
+            match sent {
+                Ok(Some(forms)) => {
+                    // Announced once the whole file is out, for dashboards.
+                    let announced = store
+                        .record_event(
+                            "exported",
+                            "",
+                            selection
+                                .filter
+                                .tenant
+                                .as_deref()
+                                .or(selection.filter.region.as_deref())
+                                .unwrap_or(""),
+                            selection.filter.unit.as_deref().unwrap_or(""),
+                            selection.filter.fiscal_year.unwrap_or(0),
+                            now_millis(),
+                            format!(
+                                "{} of {forms} forms ({})",
+                                format.file_name(),
+                                selection.describe()
+                            ),
+                        )
+                        .await;
+                    match announced {
+                        Ok(e) => events.published(e.seq),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "export sent but its event was not recorded")
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = tx.send(Err(Status::from(e))).await;
+                }
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
-}
 
-/// An export format: its file, and how a submission becomes bytes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Jsonl,
-    Csv,
-}
-
-impl Format {
-    fn content_type(self) -> &'static str {
-        match self {
-            Format::Jsonl => "application/x-ndjson",
-            Format::Csv => "text/csv; charset=utf-8",
-        }
-    }
-
-    fn file_name(self) -> &'static str {
-        match self {
-            Format::Jsonl => "jixiao-export.jsonl",
-            Format::Csv => "jixiao-export.csv",
-        }
-    }
-
-    /// What comes before the first row.
-    fn header(self) -> Vec<u8> {
-        match self {
-            Format::Jsonl => Vec::new(),
-            // The BOM makes Excel read the file as UTF-8 (Chinese readable).
-            Format::Csv => {
-                let mut h = "\u{feff}".as_bytes().to_vec();
-                csv_row(&mut h, &CSV_COLUMNS.map(String::from));
-                h
+    async fn get_batch_summary(
+        &self,
+        request: Request<v1::GetBatchSummaryRequest>,
+    ) -> Result<Response<v1::BatchSummary>, Status> {
+        let r = request.into_inner();
+        let selection = Selection::new(
+            &r.tenant,
+            &r.region,
+            &r.unit,
+            r.fiscal_year,
+            r.status,
+            &r.rulebook_id,
+        )?;
+        let mut builder = jixiao_export::SummaryBuilder::default();
+        let mut pages = selection.pages(&self.store);
+        while let Some(records) = pages.next().await? {
+            for rec in &records {
+                builder.add(rec);
             }
         }
+        Ok(Response::new(summary_to_proto(&builder.finish())))
     }
 }
 
-const CSV_COLUMNS: [&str; 15] = [
-    "submission_id",
-    "预算单位",
-    "项目名称",
-    "年度",
-    "全年预算数",
-    "全年执行数",
-    "执行率",
-    "总分(填报)",
-    "总分(重算)",
-    "差额",
-    "等级",
-    "rulebook",
-    "error",
-    "warning",
-    "info",
-];
+fn export_error(e: jixiao_export::ExportError) -> ApiError {
+    match e {
+        jixiao_export::ExportError::TooLarge(message) => ApiError::ResourceExhausted {
+            message,
+            retry_after: None,
+        },
+        other => ApiError::Internal(other.to_string()),
+    }
+}
 
-/// One CSV record: fields quoted when they hold a comma, quote or line break.
-fn csv_row(out: &mut Vec<u8>, fields: &[String]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+/// The submissions an export or summary covers, and the rulebook of their scorecards.
+struct Selection {
+    filter: SubmissionFilter,
+    rulebook: Option<String>,
+}
+
+impl Selection {
+    fn new(
+        tenant: &str,
+        region: &str,
+        unit: &str,
+        fiscal_year: i32,
+        status: i32,
+        rulebook: &str,
+    ) -> Result<Self, ApiError> {
+        Ok(Selection {
+            filter: batch_filter(tenant, region, unit, fiscal_year, status)?,
+            rulebook: Some(rulebook.trim().to_string()).filter(|r| !r.is_empty()),
+        })
+    }
+
+    /// The selection in words, for file headers.
+    fn describe(&self) -> String {
+        let f = &self.filter;
+        let mut parts = Vec::new();
+        if let Some(t) = &f.tenant {
+            parts.push(format!("tenant {t}"));
         }
-        if f.contains([',', '"', '\n', '\r']) {
-            out.push(b'"');
-            out.extend(f.replace('"', "\"\"").as_bytes());
-            out.push(b'"');
-        } else {
-            out.extend(f.as_bytes());
+        if let Some(r) = &f.region {
+            parts.push(format!("region {r}"));
+        }
+        if let Some(u) = &f.unit {
+            parts.push(format!("unit {u}"));
+        }
+        if let Some(y) = f.fiscal_year {
+            parts.push(format!("year {y}"));
+        }
+        if let Some(s) = &f.status {
+            parts.push(format!("status {s}"));
+        }
+        if let Some(rb) = &self.rulebook {
+            parts.push(format!("rulebook {rb}"));
+        }
+        parts.join(", ")
+    }
+
+    fn pages<'a>(&'a self, store: &'a Store) -> RecordPages<'a> {
+        RecordPages {
+            store,
+            selection: self,
+            after: 0,
+            done: false,
         }
     }
-    out.extend(b"\r\n");
 }
 
-/// The CSV record of a submission: its 年度资金总额, totals and findings by severity.
-fn csv_record(
-    s: &jixiao_store::entity::submission::Model,
-    card: Option<&v1::ScoreCard>,
-    findings: &[v1::Finding],
-) -> Vec<String> {
-    let form = v1::Form::decode(s.form.as_slice()).unwrap_or_default();
-    let funds = form.funds.unwrap_or_default();
-    let total = funds
-        .rows
-        .iter()
-        .find(|r| r.source == v1::FundSource::Total as i32)
-        .cloned()
-        .unwrap_or_default();
-    let count = |sev: v1::Severity| {
-        findings
-            .iter()
-            .filter(|f| f.severity == sev as i32)
-            .count()
-            .to_string()
-    };
-    let (stated, recomputed) = card
-        .map(|c| (c.stated_total.clone(), c.recomputed_total.clone()))
-        .unwrap_or_default();
-    let difference = match (
-        jixiao_form::parse_decimal(&stated),
-        jixiao_form::parse_decimal(&recomputed),
-    ) {
-        (Ok(a), Ok(b)) => (a - b).to_string(),
-        _ => String::new(),
-    };
-    vec![
-        s.id.clone(),
-        s.budget_unit.clone(),
-        s.project_name.clone(),
-        s.fiscal_year.to_string(),
-        total.full_year_budget,
-        total.executed,
-        funds.stated_execution_rate,
-        stated,
-        recomputed,
-        difference,
-        card.map(|c| c.grade.clone()).unwrap_or_default(),
-        card.map(|c| format!("{} {}", c.rulebook_id, c.rulebook_version))
-            .unwrap_or_default(),
-        count(v1::Severity::Error),
-        count(v1::Severity::Warning),
-        count(v1::Severity::Info),
-    ]
+/// The selected submissions as export records, a page at a time: three queries
+/// per page (submissions, their newest scorecards, their findings).
+struct RecordPages<'a> {
+    store: &'a Store,
+    selection: &'a Selection,
+    after: i64,
+    done: bool,
 }
 
-/// Every selected submission with its newest scorecard and its findings, in
-/// `format`, streamed in chunks.
+impl RecordPages<'_> {
+    async fn next(&mut self) -> Result<Option<Vec<ExportRecord>>, ApiError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .list_submissions(&self.selection.filter, self.after, EXPORT_PAGE)
+            .await?;
+        self.done = (page.len() as u64) < EXPORT_PAGE;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = last.seq;
+        let ids: Vec<String> = page.iter().map(|s| s.id.clone()).collect();
+        let mut cards = self
+            .store
+            .latest_scorecards(&ids, self.selection.rulebook.as_deref())
+            .await?;
+        let mut findings: std::collections::HashMap<String, Vec<jixiao_audit::Finding>> =
+            std::collections::HashMap::new();
+        for row in self.store.findings_of(&ids).await? {
+            let wire = v1::Finding::decode(row.finding.as_slice()).map_err(|e| {
+                ApiError::Internal(format!("stored finding {} does not decode: {e}", row.seq))
+            })?;
+            let f = finding_from_proto(&wire).ok_or_else(|| {
+                ApiError::Internal(format!("stored finding {} has no severity", row.seq))
+            })?;
+            findings.entry(row.submission_id).or_default().push(f);
+        }
+        let mut records = Vec::with_capacity(page.len());
+        for s in page {
+            let card = match cards.remove(&s.id) {
+                Some(c) => {
+                    let wire = v1::ScoreCard::decode(c.card.as_slice()).map_err(|e| {
+                        ApiError::Internal(format!(
+                            "stored scorecard {} does not decode: {e}",
+                            c.id
+                        ))
+                    })?;
+                    Some(scorecard_from_proto(&wire).map_err(|v| {
+                        ApiError::Internal(format!("stored scorecard {} is invalid: {v:?}", c.id))
+                    })?)
+                }
+                // Asked for one rulebook's scorecards: forms without one are not selected.
+                None if self.selection.rulebook.is_some() => continue,
+                None => None,
+            };
+            let wire = v1::Form::decode(s.form.as_slice()).map_err(|e| {
+                ApiError::Internal(format!("stored form {} does not decode: {e}", s.id))
+            })?;
+            let form = form_from_proto(&wire).map_err(|v| {
+                ApiError::Internal(format!("stored form {} is invalid: {v:?}", s.id))
+            })?;
+            records.push(ExportRecord {
+                findings: findings.remove(&s.id).unwrap_or_default(),
+                submission_id: s.id,
+                tenant: s.tenant,
+                status: s.status,
+                content_digest: s.content_digest,
+                received_at_ms: s.received_at,
+                form,
+                card,
+            });
+        }
+        Ok(Some(records))
+    }
+}
+
+/// Streams the export; `Some(forms)` once all of it is sent, `None` when the
+/// client went away first.
 async fn write_export(
     store: &Store,
-    filter: &SubmissionFilter,
-    tx: &mpsc::Sender<Result<v1::ExportChunk, Status>>,
+    selection: &Selection,
+    mut exporter: Exporter,
     format: Format,
-) -> Result<(), ApiError> {
-    let mut buf = format.header();
-    let mut after = 0;
+    tx: &mpsc::Sender<Result<v1::ExportChunk, Status>>,
+) -> Result<Option<u64>, ApiError> {
     let mut first = true;
-    loop {
-        let page = store.list_submissions(filter, after, EXPORT_PAGE).await?;
-        for s in &page {
-            after = s.seq;
-            let card = store.latest_scorecard(&s.id, None).await?;
-            let card = card
-                .map(|c| v1::ScoreCard::decode(c.card.as_slice()))
-                .transpose()
-                .map_err(|e| {
-                    ApiError::Internal(format!("stored scorecard does not decode: {e}"))
-                })?;
-            let findings = store
-                .list_findings(
-                    &FindingFilter {
-                        submission_id: Some(s.id.clone()),
-                        ..Default::default()
-                    },
-                    0,
-                    u64::MAX >> 1,
-                )
-                .await?
-                .iter()
-                .map(|f| v1::Finding::decode(f.finding.as_slice()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ApiError::Internal(format!("stored finding does not decode: {e}")))?;
-            match format {
-                Format::Csv => csv_row(&mut buf, &csv_record(s, card.as_ref(), &findings)),
-                Format::Jsonl => {
-                    let line = serde_json::json!({
-                        "submission": {
-                            "id": s.id, "tenant": s.tenant, "content_digest": s.content_digest, "status": s.status,
-                            "kind": s.kind, "budget_unit": s.budget_unit, "project_name": s.project_name,
-                            "fiscal_year": s.fiscal_year, "received_at_ms": s.received_at,
-                        },
-                        "scorecard": card.map(|c| serde_json::json!({
-                            "rulebook_id": c.rulebook_id, "rulebook_version": c.rulebook_version,
-                            "rulebook_digest": c.rulebook_digest, "input_digest": c.input_digest,
-                            "engine_version": c.engine_version, "stated_total": c.stated_total,
-                            "recomputed_total": c.recomputed_total, "grade": c.grade,
-                            "lines": c.lines.iter().map(|l| serde_json::json!({
-                                "path": l.path, "label": l.label, "weight": l.weight, "stated_score": l.stated_score,
-                                "recomputed_score": l.recomputed_score, "explanation": l.explanation, "rule": l.rule,
-                            })).collect::<Vec<_>>(),
-                        })),
-                        "findings": findings.iter().map(|f| {
-                            let loc = f.location.clone().unwrap_or_default();
-                            serde_json::json!({
-                                "rule_id": f.rule_id, "severity": v1::Severity::try_from(f.severity).map(|s| s.as_str_name()).unwrap_or(""),
-                                "section": loc.section, "row": loc.row, "column": loc.column, "path": loc.path,
-                                "expected": f.expected, "stated": f.stated, "difference": f.difference,
-                                "message_zh": f.message_zh, "message_en": f.message_en,
-                            })
-                        }).collect::<Vec<_>>(),
-                    });
-                    serde_json::to_writer(&mut buf, &line)
-                        .map_err(|e| ApiError::Internal(e.to_string()))?;
-                    buf.push(b'\n');
-                }
-            }
-            if buf.len() >= CHUNK && !send(tx, &mut buf, &mut first, format).await {
-                return Ok(());
-            }
+    let mut pages = selection.pages(store);
+    while let Some(records) = pages.next().await? {
+        for rec in &records {
+            exporter.push(rec).map_err(export_error)?;
         }
-        if (page.len() as u64) < EXPORT_PAGE {
-            break;
+        if exporter.buffered() >= CHUNK && !send(tx, exporter.take(), &mut first, format).await {
+            return Ok(None);
         }
     }
-    if !buf.is_empty() || first {
-        send(tx, &mut buf, &mut first, format).await;
+    let forms = exporter.forms();
+    let rest = exporter.finish().map_err(export_error)?;
+    if rest.is_empty() && first {
+        send(tx, Vec::new(), &mut first, format).await;
     }
-    Ok(())
+    for piece in rest.chunks(CHUNK) {
+        if !send(tx, piece.to_vec(), &mut first, format).await {
+            return Ok(None);
+        }
+    }
+    Ok(Some(forms))
 }
 
-/// Sends the buffer as one chunk; false when the client has gone.
+/// Sends one chunk; false when the client has gone.
 async fn send(
     tx: &mpsc::Sender<Result<v1::ExportChunk, Status>>,
-    buf: &mut Vec<u8>,
+    data: Vec<u8>,
     first: &mut bool,
     format: Format,
 ) -> bool {
@@ -394,10 +498,50 @@ async fn send(
     };
     *first = false;
     tx.send(Ok(v1::ExportChunk {
-        data: std::mem::take(buf),
+        data,
         content_type,
         file_name,
     }))
     .await
     .is_ok()
+}
+
+fn counts(m: &BTreeMap<String, u64>) -> Vec<v1::Count> {
+    m.iter()
+        .map(|(key, count)| v1::Count {
+            key: key.clone(),
+            count: *count,
+        })
+        .collect()
+}
+
+fn text(d: Option<Decimal>) -> String {
+    d.map(two_places).unwrap_or_default()
+}
+
+fn group_to_proto(g: &GroupSummary) -> v1::SummaryGroup {
+    v1::SummaryGroup {
+        key: g.key.clone(),
+        forms: g.forms,
+        kinds: counts(&g.kinds),
+        forms_with_amounts: g.forms_with_amounts,
+        full_year_budget: g.full_year_budget.to_string(),
+        executed: g.executed.to_string(),
+        execution_rate: percent_number(g.execution_rate()).unwrap_or_default(),
+        compared_forms: g.compared_forms,
+        mean_stated_total: text(g.mean_stated_total()),
+        mean_recomputed_total: text(g.mean_recomputed_total()),
+        mean_inflation: text(g.mean_inflation()),
+        findings_by_severity: counts(&g.findings_by_severity),
+        findings_by_rule: counts(&g.findings_by_rule),
+        grades: counts(&g.grades),
+    }
+}
+
+fn summary_to_proto(s: &BatchSummary) -> v1::BatchSummary {
+    v1::BatchSummary {
+        overall: Some(group_to_proto(&s.overall)),
+        units: s.units.iter().map(group_to_proto).collect(),
+        regions: s.regions.iter().map(group_to_proto).collect(),
+    }
 }

@@ -114,6 +114,21 @@ pub enum FundSource {
     Revenue,
 }
 
+impl FundSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FundSource::Unspecified => "unspecified",
+            FundSource::Total => "total",
+            FundSource::CurrentAppropriation => "current_appropriation",
+            FundSource::PriorYearCarryover => "prior_year_carryover",
+            FundSource::Other => "other",
+            FundSource::BasicExpenditure => "basic_expenditure",
+            FundSource::ProjectExpenditure => "project_expenditure",
+            FundSource::Revenue => "revenue",
+        }
+    }
+}
+
 /// One row of the fund block, amounts in 万元. Blank cells are `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct FundRow {

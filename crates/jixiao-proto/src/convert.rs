@@ -590,6 +590,36 @@ pub fn severity_to_proto(s: audit::Severity) -> v1::Severity {
     }
 }
 
+pub fn severity_from_proto(s: i32) -> Option<audit::Severity> {
+    match v1::Severity::try_from(s) {
+        Ok(v1::Severity::Info) => Some(audit::Severity::Info),
+        Ok(v1::Severity::Warning) => Some(audit::Severity::Warning),
+        Ok(v1::Severity::Error) => Some(audit::Severity::Error),
+        _ => None,
+    }
+}
+
+/// A stored finding back in the domain; `None` for an unknown severity.
+pub fn finding_from_proto(f: &v1::Finding) -> Option<audit::Finding> {
+    let loc = f.location.clone().unwrap_or_default();
+    Some(audit::Finding {
+        rule_id: f.rule_id.clone(),
+        rule_version: f.rule_version.clone(),
+        severity: severity_from_proto(f.severity)?,
+        location: audit::Location {
+            section: loc.section,
+            row: loc.row,
+            column: loc.column,
+            path: loc.path,
+        },
+        expected: f.expected.clone(),
+        stated: f.stated.clone(),
+        difference: f.difference.clone(),
+        message_zh: f.message_zh.clone(),
+        message_en: f.message_en.clone(),
+    })
+}
+
 /// A domain finding on the wire. `id` and `submission_id` are the caller's.
 pub fn finding_to_proto(f: &audit::Finding) -> v1::Finding {
     v1::Finding {

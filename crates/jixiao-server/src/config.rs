@@ -60,6 +60,25 @@ impl Default for WorkerConfig {
     }
 }
 
+/// The event log WatchEvents serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// Events kept; older ones are deleted, and a watcher behind them is told so.
+    pub retain: u64,
+    /// Seconds between trims (0: never trim).
+    pub trim_interval_secs: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            retain: 1_000_000,
+            trim_interval_secs: 60,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -81,6 +100,7 @@ pub struct Config {
     pub rulebook_dir: PathBuf,
     pub peers: Peers,
     pub worker: WorkerConfig,
+    pub events: EventsConfig,
     /// Seconds in-flight work may take to finish at shutdown.
     pub shutdown_grace_secs: u64,
 }
@@ -98,6 +118,7 @@ impl Default for Config {
             rulebook_dir: PathBuf::new(),
             peers: Peers::default(),
             worker: WorkerConfig::default(),
+            events: EventsConfig::default(),
             shutdown_grace_secs: 10,
         }
     }

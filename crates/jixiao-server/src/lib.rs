@@ -167,8 +167,22 @@ impl Bound {
             ));
         }
         let export = config.has(Role::Export).then(|| {
-            ExportService::new(store.clone(), events.clone(), stopping.clone()).into_server()
+            let titles = catalogue
+                .rules
+                .iter()
+                .map(|r| (r.id.clone(), r.title_zh.clone()))
+                .collect();
+            ExportService::new(store.clone(), events.clone(), stopping.clone(), titles)
+                .into_server()
         });
+        if export.is_some() && config.events.trim_interval_secs > 0 {
+            tokio::spawn(trim_events_periodically(
+                store.clone(),
+                config.events.retain,
+                Duration::from_secs(config.events.trim_interval_secs),
+                stopping.clone(),
+            ));
+        }
         if intake.is_some() {
             health_reporter
                 .set_serving::<IntakeServiceServer<IntakeService>>()
@@ -355,6 +369,26 @@ async fn mirror_once(store: &Store, stream: &RedisEventStream) -> anyhow::Result
         cursor = last;
         if page.len() < 500 {
             return Ok(());
+        }
+    }
+}
+
+/// Keeps the newest `retain` events; watchers behind that are told so.
+async fn trim_events_periodically(
+    store: Store,
+    retain: u64,
+    interval: Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    loop {
+        match store.trim_events(retain).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, retain, "trimmed the event log"),
+            Err(e) => tracing::warn!(error = %e, "trimming the event log failed; it runs again"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stopping.wait_for(|s| *s) => return,
         }
     }
 }

@@ -16,6 +16,18 @@ pub enum ApiError {
         violations: Vec<Violation>,
     },
     NotFound(String),
+    /// A cursor or position outside what is kept: `reason` and `metadata`
+    /// go to the client as google.rpc.ErrorInfo.
+    OutOfRange {
+        message: String,
+        reason: &'static str,
+        metadata: Vec<(String, String)>,
+    },
+    /// More than a limit allows; the client may retry after the delay, if any.
+    ResourceExhausted {
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
     /// A backend (database, queue) cannot be reached; the client may retry.
     Unavailable(String),
     /// A bug or an unexpected backend answer.
@@ -54,6 +66,8 @@ impl ApiError {
         match self {
             ApiError::InvalidArgument { .. } => Code::InvalidArgument,
             ApiError::NotFound(_) => Code::NotFound,
+            ApiError::OutOfRange { .. } => Code::OutOfRange,
+            ApiError::ResourceExhausted { .. } => Code::ResourceExhausted,
             ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
         }
@@ -74,6 +88,31 @@ impl From<ApiError> for Status {
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
             ApiError::NotFound(what) => Status::not_found(what),
+            ApiError::OutOfRange {
+                message,
+                reason,
+                metadata,
+            } => {
+                let details = ErrorDetails::with_error_info(
+                    reason,
+                    "jixiao",
+                    metadata
+                        .into_iter()
+                        .collect::<std::collections::HashMap<_, _>>(),
+                );
+                Status::with_error_details(Code::OutOfRange, message, details)
+            }
+            ApiError::ResourceExhausted {
+                message,
+                retry_after,
+            } => match retry_after {
+                Some(delay) => Status::with_error_details(
+                    Code::ResourceExhausted,
+                    message,
+                    ErrorDetails::with_retry_info(Some(delay)),
+                ),
+                None => Status::resource_exhausted(message),
+            },
             ApiError::Unavailable(detail) => {
                 tracing::warn!(%detail, "backend unavailable");
                 Status::unavailable("a backend is unavailable; retry later")
@@ -122,13 +161,34 @@ pub fn submission_filter(
     status: i32,
 ) -> Result<jixiao_store::SubmissionFilter, ApiError> {
     Ok(jixiao_store::SubmissionFilter {
-        tenant: jixiao_proto::convert::tenant_or_default(tenant),
+        tenant: Some(jixiao_proto::convert::tenant_or_default(tenant)),
+        region: None,
         unit: Some(unit.trim().to_string()).filter(|u| !u.is_empty()),
         fiscal_year: (fiscal_year != 0).then_some(fiscal_year),
         status: jixiao_proto::convert::submission_status_filter(status)
             .map_err(|v| ApiError::invalid(vec![v]))?
             .map(|s| s.as_str().to_string()),
     })
+}
+
+/// The submissions an export or summary covers: as [`submission_filter`],
+/// and a region subtree; with a region, an empty tenant means any tenant in it.
+pub fn batch_filter(
+    tenant: &str,
+    region: &str,
+    unit: &str,
+    fiscal_year: i32,
+    status: i32,
+) -> Result<jixiao_store::SubmissionFilter, ApiError> {
+    let mut f = submission_filter(tenant, unit, fiscal_year, status)?;
+    let region = region.trim().trim_end_matches('/');
+    if !region.is_empty() {
+        f.region = Some(region.to_string());
+        if tenant.trim().is_empty() {
+            f.tenant = None;
+        }
+    }
+    Ok(f)
 }
 
 /// A status from another service passes through with its code; only a

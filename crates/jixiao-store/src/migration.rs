@@ -7,7 +7,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Init), Box::new(FindingScope)]
+        vec![
+            Box::new(Init),
+            Box::new(FindingScope),
+            Box::new(EventRetention),
+        ]
     }
 }
 
@@ -145,6 +149,55 @@ impl MigrationTrait for FindingScope {
             false,
         ))
         .await?;
+        Ok(())
+    }
+}
+
+/// How far the event log has been trimmed, so a watcher behind it is told.
+struct EventRetention;
+
+impl MigrationName for EventRetention {
+    fn name(&self) -> &str {
+        "m20261129_000003_event_retention"
+    }
+}
+
+#[derive(DeriveIden)]
+enum EventLog {
+    Table,
+    Id,
+    TrimmedThrough,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for EventRetention {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(EventLog::Table)
+                .if_not_exists()
+                .col(
+                    ColumnDef::new(EventLog::Id)
+                        .integer()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(EventLog::TrimmedThrough)
+                        .big_integer()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        // The one row of the one event log.
+        let mut insert = Query::insert();
+        insert
+            .into_table(EventLog::Table)
+            .columns([EventLog::Id, EventLog::TrimmedThrough])
+            .values([1.into(), 0i64.into()])
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        m.exec_stmt(insert).await?;
         Ok(())
     }
 }

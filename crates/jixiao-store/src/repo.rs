@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::entity::{event, finding, scorecard, scoring_job, submission};
+use crate::entity::{event, event_log, finding, scorecard, scoring_job, submission};
 use crate::error::StoreError;
 use crate::migration::Migrator;
 
@@ -83,7 +83,11 @@ pub struct NewFinding {
 
 #[derive(Debug, Clone, Default)]
 pub struct SubmissionFilter {
-    pub tenant: String,
+    /// Exactly this tenant; `None` for any.
+    pub tenant: Option<String>,
+    /// This region path and every region under it (`湖南省` takes in
+    /// `湖南省/株洲市`); `None` for any.
+    pub region: Option<String>,
     /// Matches 预算单位, 主管部门 or 实施单位 exactly.
     pub unit: Option<String>,
     pub fiscal_year: Option<i32>,
@@ -280,9 +284,13 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<submission::Model>> {
         use submission::Column as C;
-        let mut q = submission::Entity::find()
-            .filter(C::Tenant.eq(&f.tenant))
-            .filter(C::Seq.gt(after_seq));
+        let mut q = submission::Entity::find().filter(C::Seq.gt(after_seq));
+        if let Some(t) = &f.tenant {
+            q = q.filter(C::Tenant.eq(t));
+        }
+        if let Some(r) = &f.region {
+            q = q.filter(in_region(C::Tenant, r));
+        }
         if let Some(unit) = &f.unit {
             q = q.filter(
                 sea_orm::Condition::any()
@@ -437,6 +445,35 @@ impl Store {
             .await?)
     }
 
+    /// The newest scorecard of each of `submission_ids` (optionally of one
+    /// rulebook), in one query; submissions without one are absent.
+    pub async fn latest_scorecards(
+        &self,
+        submission_ids: &[String],
+        rulebook_id: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, scorecard::Model>> {
+        let mut q = scorecard::Entity::find()
+            .filter(scorecard::Column::SubmissionId.is_in(submission_ids.iter().cloned()));
+        if let Some(rb) = rulebook_id {
+            q = q.filter(scorecard::Column::RulebookId.eq(rb));
+        }
+        let mut newest = std::collections::HashMap::new();
+        // Ascending, so a later card replaces an earlier one.
+        for card in q.order_by_asc(scorecard::Column::Seq).all(&self.db).await? {
+            newest.insert(card.submission_id.clone(), card);
+        }
+        Ok(newest)
+    }
+
+    /// Every finding (per form and cross-form) of `submission_ids`, oldest first.
+    pub async fn findings_of(&self, submission_ids: &[String]) -> Result<Vec<finding::Model>> {
+        Ok(finding::Entity::find()
+            .filter(finding::Column::SubmissionId.is_in(submission_ids.iter().cloned()))
+            .order_by_asc(finding::Column::Seq)
+            .all(&self.db)
+            .await?)
+    }
+
     /// Replaces a submission's findings and marks it `audited`, in one
     /// transaction. Repeating the same findings writes nothing and returns no event.
     pub async fn replace_findings(
@@ -582,6 +619,69 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// Appends an event that announces no row of its own (an export).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_event(
+        &self,
+        event_type: &str,
+        submission_id: &str,
+        tenant: &str,
+        budget_unit: &str,
+        fiscal_year: i32,
+        at: i64,
+        detail: String,
+    ) -> Result<event::Model> {
+        let txn = self.db.begin().await?;
+        let e = insert_event(
+            &txn,
+            event_type,
+            submission_id,
+            tenant,
+            budget_unit,
+            fiscal_year,
+            at,
+            detail,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(e)
+    }
+
+    /// Deletes all but the newest `keep` events and records how far the log
+    /// now starts; returns how many were deleted.
+    pub async fn trim_events(&self, keep: u64) -> Result<u64> {
+        let newest = self.last_event_seq().await?;
+        let through = newest - i64::try_from(keep).unwrap_or(i64::MAX).min(newest);
+        if through <= self.events_trimmed_through().await? {
+            return Ok(0);
+        }
+        let txn = self.db.begin().await?;
+        // Recorded first: a watcher that reads the mark after its page knows
+        // whether anything above its cursor may be gone.
+        event_log::Entity::update_many()
+            .col_expr(event_log::Column::TrimmedThrough, through.into())
+            .filter(event_log::Column::Id.eq(1))
+            .filter(event_log::Column::TrimmedThrough.lt(through))
+            .exec(&txn)
+            .await?;
+        let deleted = event::Entity::delete_many()
+            .filter(event::Column::Seq.lte(through))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Every event with a cursor at or below this is gone; 0 when none is.
+    pub async fn events_trimmed_through(&self) -> Result<i64> {
+        Ok(event_log::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .map(|r| r.trimmed_through)
+            .unwrap_or(0))
+    }
+
     /// Events after `cursor`, oldest first.
     pub async fn events_after(
         &self,
@@ -604,6 +704,20 @@ impl Store {
             .all(&self.db)
             .await?)
     }
+}
+
+/// `column` is `region` or a path under it (`region/…`); LIKE wildcards in
+/// the region are taken literally.
+pub(crate) fn in_region(column: impl ColumnTrait, region: &str) -> sea_orm::Condition {
+    use sea_orm::sea_query::{Expr, LikeExpr};
+    let escaped = region
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    sea_orm::Condition::any().add(column.eq(region)).add(
+        Expr::col((column.entity_name(), column))
+            .like(LikeExpr::new(format!("{escaped}/%")).escape('\\')),
+    )
 }
 
 fn internal(msg: &str) -> StoreError {

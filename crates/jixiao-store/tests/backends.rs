@@ -233,7 +233,7 @@ async fn listings_filter_and_page(store: Store) {
         .await
         .unwrap();
     let f = SubmissionFilter {
-        tenant: "t".into(),
+        tenant: Some("t".into()),
         unit: Some("甲".into()),
         ..Default::default()
     };
@@ -266,6 +266,132 @@ async fn listings_filter_and_page(store: Store) {
     assert_eq!(rest.first().unwrap().seq, events[3].seq);
 }
 
+async fn regions_take_in_the_regions_under_them(store: Store) {
+    for (n, tenant) in [
+        "湖南省",
+        "湖南省/株洲市",
+        "湖南省/株洲市/醴陵市",
+        "湖南省株洲",
+        "湖北省",
+        "a_b",
+        "axb",
+    ]
+    .iter()
+    .enumerate()
+    {
+        store
+            .submit(new_submission(n as u32, tenant, "甲"))
+            .await
+            .unwrap();
+    }
+    let tenants = |region: &str| {
+        let store = store.clone();
+        let f = SubmissionFilter {
+            region: Some(region.into()),
+            ..Default::default()
+        };
+        async move {
+            store
+                .list_submissions(&f, 0, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.tenant)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        tenants("湖南省").await,
+        ["湖南省", "湖南省/株洲市", "湖南省/株洲市/醴陵市"]
+    );
+    assert_eq!(
+        tenants("湖南省/株洲市").await,
+        ["湖南省/株洲市", "湖南省/株洲市/醴陵市"]
+    );
+    // LIKE wildcards in a region are literal.
+    assert_eq!(tenants("a_b").await, ["a_b"]);
+    assert!(tenants("湖南").await.is_empty());
+}
+
+async fn exports_read_scorecards_and_findings_a_page_at_a_time(store: Store) {
+    for n in 0..3 {
+        store.submit(new_submission(n, "t", "甲")).await.unwrap();
+    }
+    store
+        .save_scorecard(new_card("sub_t_0", "90"))
+        .await
+        .unwrap();
+    store
+        .save_scorecard(new_card("sub_t_1", "80"))
+        .await
+        .unwrap();
+    let mut other = new_card("sub_t_1", "70");
+    other.id = "sub_t_1:rb2:1".into();
+    other.rulebook_id = "rb2".into();
+    store.save_scorecard(other).await.unwrap();
+    let ids: Vec<String> = (0..3).map(|n| format!("sub_t_{n}")).collect();
+    let newest = store.latest_scorecards(&ids, None).await.unwrap();
+    assert_eq!(newest.len(), 2);
+    assert_eq!(newest["sub_t_1"].recomputed_total, "70");
+    let of_rb = store.latest_scorecards(&ids, Some("rb")).await.unwrap();
+    assert_eq!(of_rb["sub_t_1"].recomputed_total, "80");
+
+    let finding = |rule: &str| NewFinding {
+        rule_id: rule.into(),
+        severity: 2,
+        finding: rule.as_bytes().to_vec(),
+    };
+    store
+        .replace_findings("sub_t_0", vec![finding("A"), finding("B")], 5)
+        .await
+        .unwrap();
+    store
+        .replace_department_findings("t", "甲", 2024, vec![("sub_t_2".into(), finding("D"))])
+        .await
+        .unwrap();
+    let rules: Vec<(String, String)> = store
+        .findings_of(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.submission_id, f.rule_id))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("sub_t_0".to_string(), "A".to_string()),
+            ("sub_t_0".into(), "B".into()),
+            ("sub_t_2".into(), "D".into())
+        ]
+    );
+}
+
+async fn the_event_log_is_trimmed_to_its_newest_events(store: Store) {
+    for n in 0..6 {
+        store.submit(new_submission(n, "t", "甲")).await.unwrap();
+    }
+    assert_eq!(store.events_trimmed_through().await.unwrap(), 0);
+    let all = store
+        .events_after(0, 100, &EventFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(store.trim_events(4).await.unwrap(), 2);
+    assert_eq!(store.events_trimmed_through().await.unwrap(), all[1].seq);
+    let kept = store
+        .events_after(0, 100, &EventFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(kept, all[2..].to_vec());
+    // Nothing more to trim; keeping more than there is trims nothing either.
+    assert_eq!(store.trim_events(4).await.unwrap(), 0);
+    assert_eq!(store.trim_events(100).await.unwrap(), 0);
+    let exported = store
+        .record_event("exported", "", "t", "", 0, 9, "csv of 6 forms".into())
+        .await
+        .unwrap();
+    assert!(exported.seq > all[5].seq);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),*) => {
         mod sqlite_backend {
@@ -281,7 +407,10 @@ on_both_backends!(
     submissions_are_stored_once_per_content,
     rescoring_queues_jobs_again_and_keeps_old_scorecards,
     scorecards_and_findings_are_idempotent,
-    listings_filter_and_page
+    listings_filter_and_page,
+    regions_take_in_the_regions_under_them,
+    exports_read_scorecards_and_findings_a_page_at_a_time,
+    the_event_log_is_trimmed_to_its_newest_events
 );
 
 /// Concurrent writers on PostgreSQL, and a follower that only ever reads after

@@ -22,8 +22,8 @@ pub struct Target {
     /// Data directory for --embedded.
     #[arg(long)]
     pub data_dir: Option<std::path::PathBuf>,
-    /// Tenant (region path) the forms belong to.
-    #[arg(long, default_value = "default")]
+    /// Tenant (region path) the forms belong to; empty: the server's default tenant.
+    #[arg(long, default_value = "")]
     pub tenant: String,
 }
 

@@ -3,6 +3,7 @@
 mod audit;
 mod client;
 mod documents;
+mod export;
 mod import;
 mod queue;
 mod score;
@@ -38,6 +39,9 @@ enum Command {
     Score(score::Args),
     /// Print the findings of every form in documents (nothing is stored).
     Audit(audit::Args),
+    /// Export the stored forms with their scorecards and findings: xlsx, csv,
+    /// jsonl, fdp (Fiscal Data Package zip) or html (a self-contained report).
+    Export(export::Args),
     /// Show the Redis scoring queue (lag, pending, dead letters) or replay a dead letter.
     Queue(queue::Args),
     /// Print the effective configuration (file, then JIXIAO_* variables, then the
@@ -121,6 +125,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Import(args) => exit(runtime.block_on(import::run(args))?),
         Command::Score(args) => exit(runtime.block_on(score::run(args))?),
         Command::Audit(args) => exit(runtime.block_on(audit::run(args))?),
+        Command::Export(args) => exit(runtime.block_on(export::run(args))?),
         Command::Queue(args) => exit(runtime.block_on(queue::run(args))?),
     }
 }
