@@ -8,18 +8,16 @@ use jixiao_form::Violation;
 use jixiao_form::{content_digest, Form};
 use jixiao_proto::convert::{
     finding_to_proto, form_from_proto, now_millis, scorecard_from_proto, severity_to_proto,
-    tenant_or_default,
 };
 use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::intake_service_client::IntakeServiceClient;
 use jixiao_proto::v1::{self, audit_service_server::AuditServiceServer};
 use jixiao_queue::EventBus;
 use jixiao_scoring::{score_form, Rulebooks};
-use jixiao_status::from_peer;
-use jixiao_status::{read_form, ApiError};
+use jixiao_status::{caller, from_peer, read_form, ApiError};
 use jixiao_store::{FindingFilter, NewFinding, Store};
+use jixiao_telemetry::{metrics::metrics, PeerChannel};
 use prost::Message;
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 pub struct AuditService {
@@ -28,7 +26,7 @@ pub struct AuditService {
     rulebooks: Arc<Rulebooks>,
     catalogue: Arc<Catalogue>,
     /// Department audits read the stored forms through intake, never its tables.
-    intake: IntakeServiceClient<Channel>,
+    intake: IntakeServiceClient<PeerChannel>,
 }
 
 impl AuditService {
@@ -37,7 +35,7 @@ impl AuditService {
         events: Arc<dyn EventBus>,
         rulebooks: Arc<Rulebooks>,
         catalogue: Arc<Catalogue>,
-        intake: IntakeServiceClient<Channel>,
+        intake: IntakeServiceClient<PeerChannel>,
     ) -> Self {
         Self {
             store,
@@ -48,27 +46,33 @@ impl AuditService {
         }
     }
 
-    /// The stored forms of a department and year, with their submission ids.
+    /// The stored forms of a department and year, with their submission ids;
+    /// each call to intake gets what is left of the caller's deadline.
     async fn department_forms(
         &self,
         tenant: &str,
         unit: &str,
         year: i32,
+        deadline: Option<tokio::time::Instant>,
     ) -> Result<Vec<(String, Form)>, ApiError> {
         let mut intake = self.intake.clone();
         let mut out = Vec::new();
         let mut page_token = String::new();
         loop {
+            let mut request = tonic::Request::new(v1::ListSubmissionsRequest {
+                tenant: tenant.to_string(),
+                unit: unit.to_string(),
+                fiscal_year: year,
+                page_size: 1000,
+                page_token: page_token.clone(),
+                with_forms: true,
+                ..Default::default()
+            });
+            if let Some(d) = deadline {
+                request.set_timeout(d.saturating_duration_since(tokio::time::Instant::now()));
+            }
             let page = intake
-                .list_submissions(v1::ListSubmissionsRequest {
-                    tenant: tenant.to_string(),
-                    unit: unit.to_string(),
-                    fiscal_year: year,
-                    page_size: 1000,
-                    page_token: page_token.clone(),
-                    with_forms: true,
-                    ..Default::default()
-                })
+                .list_submissions(request)
                 .await
                 .map_err(|s| from_peer("intake", s))?
                 .into_inner();
@@ -157,6 +161,7 @@ impl v1::audit_service_server::AuditService for AuditService {
             .map_err(ApiError::from)?
         {
             self.events.published(event.seq);
+            metrics().forms_audited.inc();
         }
         Ok(Response::new(v1::AuditFormResponse { findings }))
     }
@@ -165,6 +170,8 @@ impl v1::audit_service_server::AuditService for AuditService {
         &self,
         request: Request<v1::AuditDepartmentRequest>,
     ) -> Result<Response<v1::AuditDepartmentResponse>, Status> {
+        let caller = caller(&request)?;
+        let deadline = jixiao_telemetry::deadline(&request);
         let r = request.into_inner();
         if !r.forms.is_empty() {
             let forms = r
@@ -211,9 +218,11 @@ impl v1::audit_service_server::AuditService for AuditService {
             )
             .into());
         }
-        let tenant = tenant_or_default(&r.tenant);
+        let tenant = caller.tenant_for_write(&r.tenant).map_err(ApiError::from)?;
         let unit = r.unit.trim().to_string();
-        let stored = self.department_forms(&tenant, &unit, r.fiscal_year).await?;
+        let stored = self
+            .department_forms(&tenant, &unit, r.fiscal_year, deadline)
+            .await?;
         let forms: Vec<Form> = stored.iter().map(|(_, f)| f.clone()).collect();
         let mut findings = Vec::new();
         let mut rows = Vec::new();
@@ -279,9 +288,21 @@ impl v1::audit_service_server::AuditService for AuditService {
         &self,
         request: Request<v1::ListFindingsRequest>,
     ) -> Result<Response<v1::ListFindingsResponse>, Status> {
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let (size, after) =
             page_args(r.page_size, &r.page_token).map_err(|v| ApiError::invalid(vec![v]))?;
+        // A restricted caller sees its region; otherwise an empty tenant means any.
+        let (tenant, region) = match caller.region {
+            Some(_) => {
+                let s = caller.selection(&r.tenant, "").map_err(ApiError::from)?;
+                (s.tenant, s.region)
+            }
+            None => (
+                Some(r.tenant.trim().to_string()).filter(|s| !s.is_empty()),
+                None,
+            ),
+        };
         let min = v1::Severity::try_from(r.min_severity).map_err(|_| {
             ApiError::invalid_field(
                 "min_severity",
@@ -290,7 +311,8 @@ impl v1::audit_service_server::AuditService for AuditService {
         })?;
         let filter = FindingFilter {
             submission_id: Some(r.submission_id.trim().to_string()).filter(|s| !s.is_empty()),
-            tenant: Some(r.tenant.trim().to_string()).filter(|s| !s.is_empty()),
+            tenant,
+            region,
             budget_unit: Some(r.unit.trim().to_string()).filter(|s| !s.is_empty()),
             fiscal_year: (r.fiscal_year != 0).then_some(r.fiscal_year),
             min_severity: (min != v1::Severity::Unspecified).then_some(min as i32),

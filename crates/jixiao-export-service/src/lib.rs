@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use jixiao_auth::Caller;
 use jixiao_export::{
     percent_number, two_places, BatchSummary, ExportMeta, ExportRecord, Exporter, Format,
     GroupSummary,
@@ -15,7 +16,7 @@ use jixiao_proto::convert::{
 };
 use jixiao_proto::v1::{self, export_service_server::ExportServiceServer};
 use jixiao_queue::EventBus;
-use jixiao_status::{batch_filter, ApiError};
+use jixiao_status::{caller, submission_filter, ApiError};
 use jixiao_store::{entity::event, EventFilter, Store, SubmissionFilter};
 use prost::Message;
 use rust_decimal::Decimal;
@@ -86,7 +87,7 @@ fn event_to_proto(e: &event::Model) -> v1::Event {
     }
 }
 
-fn event_filter(r: &v1::WatchEventsRequest) -> Result<EventFilter, ApiError> {
+fn event_filter(caller: &Caller, r: &v1::WatchEventsRequest) -> Result<EventFilter, ApiError> {
     let types = r
         .types
         .iter()
@@ -98,8 +99,20 @@ fn event_filter(r: &v1::WatchEventsRequest) -> Result<EventFilter, ApiError> {
                 .ok_or_else(|| ApiError::invalid_field("types", format!("unknown event type {t}")))
         })
         .collect::<Result<_, _>>()?;
+    // A restricted caller sees its region; otherwise an empty tenant means any.
+    let (tenant, region) = match caller.region {
+        Some(_) => {
+            let s = caller.selection(&r.tenant, "")?;
+            (s.tenant, s.region)
+        }
+        None => (
+            Some(r.tenant.trim().to_string()).filter(|t| !t.is_empty()),
+            None,
+        ),
+    };
     Ok(EventFilter {
-        tenant: Some(r.tenant.trim().to_string()).filter(|t| !t.is_empty()),
+        tenant,
+        region,
         budget_unit: Some(r.budget_unit.trim().to_string()).filter(|u| !u.is_empty()),
         types,
     })
@@ -132,8 +145,9 @@ impl v1::export_service_server::ExportService for ExportService {
         &self,
         request: Request<v1::WatchEventsRequest>,
     ) -> Result<Response<EventStream>, Status> {
+        let caller = caller(&request)?;
         let r = request.into_inner();
-        let filter = event_filter(&r)?;
+        let filter = event_filter(&caller, &r)?;
         let cursor = i64::try_from(r.after_cursor)
             .map_err(|_| ApiError::invalid_field("after_cursor", "is out of range"))?;
         let trimmed = self
@@ -207,6 +221,7 @@ impl v1::export_service_server::ExportService for ExportService {
         &self,
         request: Request<v1::ExportBatchRequest>,
     ) -> Result<Response<ChunkStream>, Status> {
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let format = match v1::ExportFormat::try_from(r.format) {
             Ok(v1::ExportFormat::Jsonl) | Ok(v1::ExportFormat::Unspecified) => Format::Jsonl,
@@ -223,6 +238,7 @@ impl v1::export_service_server::ExportService for ExportService {
             }
         };
         let selection = Selection::new(
+            &caller,
             &r.tenant,
             &r.region,
             &r.unit,
@@ -285,8 +301,10 @@ impl v1::export_service_server::ExportService for ExportService {
         &self,
         request: Request<v1::GetBatchSummaryRequest>,
     ) -> Result<Response<v1::BatchSummary>, Status> {
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let selection = Selection::new(
+            &caller,
             &r.tenant,
             &r.region,
             &r.unit,
@@ -323,6 +341,7 @@ struct Selection {
 
 impl Selection {
     fn new(
+        caller: &Caller,
         tenant: &str,
         region: &str,
         unit: &str,
@@ -331,7 +350,7 @@ impl Selection {
         rulebook: &str,
     ) -> Result<Self, ApiError> {
         Ok(Selection {
-            filter: batch_filter(tenant, region, unit, fiscal_year, status)?,
+            filter: submission_filter(caller, tenant, region, unit, fiscal_year, status)?,
             rulebook: Some(rulebook.trim().to_string()).filter(|r| !r.is_empty()),
         })
     }

@@ -4,30 +4,42 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
+use jixiao_auth::Caller;
 use jixiao_form::{content_digest, validate, Form};
 use jixiao_proto::convert::{
-    diagnostic_to_proto, form_to_proto, submission_status_to_proto, tenant_or_default, timestamp,
+    diagnostic_to_proto, form_to_proto, submission_status_to_proto, timestamp,
 };
 use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
 use jixiao_queue::{EventBus, Job, JobQueue};
 use jixiao_scoring::Rulebooks;
-use jixiao_status::{read_form, submission_filter, ApiError};
+use jixiao_status::{caller, read_form, submission_filter, ApiError};
 use jixiao_store::{entity::submission, NewSubmission, Store};
+use jixiao_telemetry::{current_traceparent, metrics::metrics};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status, Streaming};
 
 /// Forms stored per transaction in a batch.
 const BATCH_CHUNK: usize = 500;
-/// Largest request accepted (a document is sent whole).
-const MAX_DOCUMENT_BYTES: usize = 64 << 20;
+
+/// What one request may bring.
+#[derive(Debug, Clone, Copy)]
+pub struct IntakeLimits {
+    /// Forms in one SubmitBatch stream.
+    pub max_batch_forms: usize,
+    /// Bytes of one document (ImportDocument sends it whole).
+    pub max_document_bytes: usize,
+    /// Bytes of any other message.
+    pub max_message_bytes: usize,
+}
 
 pub struct IntakeService {
     store: Store,
     queue: Arc<dyn JobQueue>,
     events: Arc<dyn EventBus>,
     rulebooks: Arc<Rulebooks>,
+    limits: IntakeLimits,
 }
 
 impl IntakeService {
@@ -36,18 +48,27 @@ impl IntakeService {
         queue: Arc<dyn JobQueue>,
         events: Arc<dyn EventBus>,
         rulebooks: Arc<Rulebooks>,
+        limits: IntakeLimits,
     ) -> Self {
         Self {
             store,
             queue,
             events,
             rulebooks,
+            limits,
         }
     }
 
     pub fn into_server(self) -> IntakeServiceServer<Self> {
-        // Whole documents arrive in one message.
-        IntakeServiceServer::new(self).max_decoding_message_size(MAX_DOCUMENT_BYTES)
+        // Whole documents arrive in one message; the transport takes a little
+        // more than the document limit so that ImportDocument can answer with
+        // the limit itself.
+        let decoding = self
+            .limits
+            .max_document_bytes
+            .saturating_add(1 << 20)
+            .max(self.limits.max_message_bytes);
+        IntakeServiceServer::new(self).max_decoding_message_size(decoding)
     }
 
     /// Stores prepared submissions in one transaction and queues the new ones.
@@ -65,6 +86,7 @@ impl IntakeService {
                     jobs.push(Job {
                         submission_id: created.job.submission_id.clone(),
                         rulebook_id: created.job.rulebook_id.clone(),
+                        trace_context: created.job.trace_context.clone(),
                     });
                     newest_event = newest_event.max(Some(created.event.seq));
                 }
@@ -77,6 +99,7 @@ impl IntakeService {
         if let Some(seq) = newest_event {
             self.events.published(seq);
         }
+        metrics().forms_received.inc_by(jobs.len() as u64);
         // The jobs are committed in `scoring_jobs`; should this enqueue fail, the
         // relay re-enqueues them at the next start.
         if !jobs.is_empty() {
@@ -90,9 +113,24 @@ impl IntakeService {
 
 impl IntakeService {
     /// Checks a request and turns it into a row, or says which fields are wrong.
-    fn prepare(&self, req: v1::SubmitFormRequest) -> Result<NewSubmission, ApiError> {
+    fn prepare(
+        &self,
+        caller: &Caller,
+        req: v1::SubmitFormRequest,
+    ) -> Result<NewSubmission, ApiError> {
+        let tenant = caller.tenant_for_write(&req.tenant)?;
+        if req.encoded_len() > self.limits.max_message_bytes {
+            return Err(ApiError::ResourceExhausted {
+                message: format!(
+                    "form: the request has {} bytes; at most {} are accepted",
+                    req.encoded_len(),
+                    self.limits.max_message_bytes
+                ),
+                retry_after: None,
+            });
+        }
         let form = read_form(req.form.as_ref())?;
-        self.prepare_form(tenant_or_default(&req.tenant), &form, &req.rulebook_id)
+        self.prepare_form(tenant, &form, &req.rulebook_id)
     }
 
     /// A valid form as a row, with the rulebook its region and year call for.
@@ -130,8 +168,20 @@ impl IntakeService {
     /// Parses a document and stores each valid form; the others are reported.
     async fn import(
         &self,
+        caller: &Caller,
         r: v1::ImportDocumentRequest,
     ) -> Result<v1::ImportDocumentResponse, ApiError> {
+        let tenant = caller.tenant_for_write(&r.tenant)?;
+        if r.content.len() > self.limits.max_document_bytes {
+            return Err(ApiError::ResourceExhausted {
+                message: format!(
+                    "content: the document has {} bytes; at most {} are accepted",
+                    r.content.len(),
+                    self.limits.max_document_bytes
+                ),
+                retry_after: None,
+            });
+        }
         if r.file_name.trim().is_empty() {
             return Err(ApiError::invalid_field(
                 "file_name",
@@ -140,7 +190,6 @@ impl IntakeService {
         }
         let parsed = jixiao_parse::parse_document(&r.file_name, &r.content)
             .map_err(|e| ApiError::invalid_field("content", e.reason))?;
-        let tenant = tenant_or_default(&r.tenant);
         let mut response = v1::ImportDocumentResponse {
             diagnostics: parsed.diagnostics.iter().map(diagnostic_to_proto).collect(),
             ..Default::default()
@@ -228,6 +277,7 @@ fn new_submission(tenant: String, form: &Form, rulebook_id: String) -> NewSubmis
         form: form_to_proto(form).encode_to_vec(),
         received_at: jixiao_proto::convert::now_millis(),
         rulebook_id,
+        trace_context: current_traceparent(),
     }
 }
 
@@ -261,7 +311,8 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         &self,
         request: Request<v1::SubmitFormRequest>,
     ) -> Result<Response<v1::SubmitFormResponse>, Status> {
-        let new = self.prepare(request.into_inner())?;
+        let caller = caller(&request)?;
+        let new = self.prepare(&caller, request.into_inner())?;
         let mut responses = self.store(vec![new]).await?;
         Ok(Response::new(responses.remove(0)))
     }
@@ -270,13 +321,27 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         &self,
         request: Request<Streaming<v1::SubmitFormRequest>>,
     ) -> Result<Response<v1::SubmitBatchResponse>, Status> {
+        let caller = caller(&request)?;
         let mut stream = request.into_inner();
         let mut results: Vec<v1::BatchItemResult> = Vec::new();
         let mut chunk: Vec<(u32, NewSubmission)> = Vec::new();
         let mut index = 0u32;
         while let Some(item) = stream.next().await {
-            let item = item?;
-            match self.prepare(item) {
+            let item = item.map_err(|s| self.oversize(s))?;
+            if index as usize >= self.limits.max_batch_forms {
+                // What came before is stored (or reported); intake is idempotent,
+                // so the client resends the rest in further batches.
+                self.flush(&mut chunk, &mut results).await;
+                return Err(ApiError::ResourceExhausted {
+                    message: format!(
+                        "a batch holds at most {} forms; the first {} were taken, send the rest in another batch",
+                        self.limits.max_batch_forms, self.limits.max_batch_forms
+                    ),
+                    retry_after: None,
+                }
+                .into());
+            }
+            match self.prepare(&caller, item) {
                 Ok(new) => chunk.push((index, new)),
                 Err(e) => results.push(item_error(index, e)),
             }
@@ -305,22 +370,28 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         &self,
         request: Request<v1::ImportDocumentRequest>,
     ) -> Result<Response<v1::ImportDocumentResponse>, Status> {
-        Ok(Response::new(self.import(request.into_inner()).await?))
+        let caller = caller(&request)?;
+        Ok(Response::new(
+            self.import(&caller, request.into_inner()).await?,
+        ))
     }
 
     async fn get_submission(
         &self,
         request: Request<v1::GetSubmissionRequest>,
     ) -> Result<Response<v1::Submission>, Status> {
+        let caller = caller(&request)?;
         let id = request.into_inner().id;
         if id.trim().is_empty() {
             return Err(ApiError::invalid_field("id", "is required").into());
         }
+        // Another region's submission is as absent as a missing one.
         let m = self
             .store
             .submission(&id)
             .await
             .map_err(ApiError::from)?
+            .filter(|m| caller.sees(&m.tenant))
             .ok_or_else(|| ApiError::not_found(format!("submission {id} does not exist")))?;
         Ok(Response::new(submission_to_proto(&m, true)))
     }
@@ -329,10 +400,11 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         &self,
         request: Request<v1::ListSubmissionsRequest>,
     ) -> Result<Response<v1::ListSubmissionsResponse>, Status> {
+        let caller = caller(&request)?;
         let r = request.into_inner();
         let (size, after) =
             page_args(r.page_size, &r.page_token).map_err(|v| ApiError::invalid(vec![v]))?;
-        let filter = submission_filter(&r.tenant, &r.unit, r.fiscal_year, r.status)?;
+        let filter = submission_filter(&caller, &r.tenant, "", &r.unit, r.fiscal_year, r.status)?;
         let rows = self
             .store
             .list_submissions(&filter, after, size)
@@ -349,6 +421,22 @@ impl v1::intake_service_server::IntakeService for IntakeService {
 }
 
 impl IntakeService {
+    /// A message over the transport's size limit arrives as OUT_OF_RANGE;
+    /// callers are told it is a limit (RESOURCE_EXHAUSTED), with the limit.
+    fn oversize(&self, s: Status) -> Status {
+        if s.code() == tonic::Code::OutOfRange && s.message().contains("too large") {
+            return ApiError::ResourceExhausted {
+                message: format!(
+                    "a form message is larger than the {} bytes accepted",
+                    self.limits.max_message_bytes
+                ),
+                retry_after: None,
+            }
+            .into();
+        }
+        s
+    }
+
     /// Stores a chunk of a batch; a storage failure is reported on each of its items.
     async fn flush(
         &self,

@@ -155,6 +155,7 @@ mod tests {
         Job {
             submission_id: format!("s{n}"),
             rulebook_id: "rb".into(),
+            trace_context: String::new(),
         }
     }
 

@@ -17,6 +17,9 @@ use std::time::Duration;
 pub struct Job {
     pub submission_id: String,
     pub rulebook_id: String,
+    /// W3C traceparent of the request that queued it, so its scoring joins
+    /// that trace; empty for none.
+    pub trace_context: String,
 }
 
 /// A job handed to a consumer; it stays pending until acked.

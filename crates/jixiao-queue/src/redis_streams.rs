@@ -113,6 +113,7 @@ impl RedisQueue {
         Some(Job {
             submission_id: field("submission")?,
             rulebook_id: field("rulebook").unwrap_or_default(),
+            trace_context: field("trace").unwrap_or_default(),
         })
     }
 
@@ -166,6 +167,7 @@ impl RedisQueue {
                             &[
                                 ("submission", job.submission_id.as_str()),
                                 ("rulebook", job.rulebook_id.as_str()),
+                                ("trace", job.trace_context.as_str()),
                                 ("source_id", e.id.as_str()),
                                 ("deliveries", &deliveries.to_string()),
                             ],
@@ -242,6 +244,7 @@ impl JobQueue for RedisQueue {
                 &[
                     ("submission", job.submission_id.as_str()),
                     ("rulebook", job.rulebook_id.as_str()),
+                    ("trace", job.trace_context.as_str()),
                 ],
             )
             .ignore();

@@ -49,6 +49,8 @@ fn job(n: u32) -> Job {
     Job {
         submission_id: format!("sub_{n}"),
         rulebook_id: "cn-national-default".into(),
+        // Trace context travels with the job through the stream.
+        trace_context: format!("00-{:032x}-{:016x}-01", n + 1, n + 1),
     }
 }
 

@@ -10,8 +10,9 @@ use jixiao_proto::convert::{now_millis, rulebook_to_proto, scorecard_to_proto};
 use jixiao_proto::v1::{self, scoring_service_server::ScoringServiceServer};
 use jixiao_queue::{Job, JobQueue};
 use jixiao_scoring::{score_form, Rulebook, Rulebooks};
-use jixiao_status::{read_form, submission_filter, ApiError};
+use jixiao_status::{caller, read_form, submission_filter, ApiError};
 use jixiao_store::Store;
+use jixiao_telemetry::current_traceparent;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -74,6 +75,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
         &self,
         request: Request<v1::GetScoreCardRequest>,
     ) -> Result<Response<v1::ScoreCard>, Status> {
+        let caller = caller(&request)?;
         let r = request.into_inner();
         if r.submission_id.trim().is_empty() {
             return Err(ApiError::invalid_field("submission_id", "is required").into());
@@ -84,6 +86,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
             .latest_scorecard(&r.submission_id, rulebook)
             .await
             .map_err(ApiError::from)?
+            .filter(|c| caller.sees(&c.tenant))
             .ok_or_else(|| {
                 ApiError::not_found(format!("no scorecard for submission {}", r.submission_id))
             })?;
@@ -97,12 +100,14 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
         &self,
         request: Request<v1::RescoreBatchRequest>,
     ) -> Result<Response<v1::RescoreBatchResponse>, Status> {
+        let caller = caller(&request)?;
         let r = request.into_inner();
         if r.rulebook_id.trim().is_empty() {
             return Err(ApiError::invalid_field("rulebook_id", "is required").into());
         }
         let rulebook = pick_rulebook(&self.rulebooks, &r.rulebook_id)?.id.clone();
-        let filter = submission_filter(&r.tenant, &r.unit, r.fiscal_year, r.status)?;
+        let filter = submission_filter(&caller, &r.tenant, "", &r.unit, r.fiscal_year, r.status)?;
+        let trace = current_traceparent();
         let mut after = 0;
         let mut queued = 0u32;
         loop {
@@ -116,7 +121,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
             let ids: Vec<String> = page.iter().map(|s| s.id.clone()).collect();
             // Committed first: should the enqueue fail, the jobs are relayed at the next start.
             self.store
-                .queue_jobs(&ids, &rulebook, now_millis())
+                .queue_jobs(&ids, &rulebook, now_millis(), &trace)
                 .await
                 .map_err(ApiError::from)?;
             queued += ids.len() as u32;
@@ -125,6 +130,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
                 .map(|submission_id| Job {
                     submission_id,
                     rulebook_id: rulebook.clone(),
+                    trace_context: trace.clone(),
                 })
                 .collect();
             self.queue.enqueue(jobs).await.map_err(ApiError::from)?;

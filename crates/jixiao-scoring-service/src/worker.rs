@@ -13,9 +13,10 @@ use jixiao_queue::{Delivery, EventBus, JobQueue};
 use jixiao_scoring::Rulebooks;
 use jixiao_status::{from_peer, ApiError};
 use jixiao_store::{NewScoreCard, Store};
+use jixiao_telemetry::{follow, metrics::metrics, PeerChannel};
 use prost::Message;
 use tokio::sync::watch;
-use tonic::transport::Channel;
+use tracing::Instrument;
 
 use crate::{pick_rulebook, score};
 
@@ -26,6 +27,8 @@ pub struct WorkerOptions {
     pub batch_size: usize,
     /// Deliveries unacked this long are taken over.
     pub reclaim_idle: Duration,
+    /// Deadline of each call to intake and audit.
+    pub rpc_timeout: Duration,
 }
 
 pub struct ScoringWorker {
@@ -33,8 +36,8 @@ pub struct ScoringWorker {
     pub queue: Arc<dyn JobQueue>,
     pub events: Arc<dyn EventBus>,
     pub rulebooks: Arc<Rulebooks>,
-    pub intake: IntakeServiceClient<Channel>,
-    pub audit: AuditServiceClient<Channel>,
+    pub intake: IntakeServiceClient<PeerChannel>,
+    pub audit: AuditServiceClient<PeerChannel>,
     pub options: WorkerOptions,
     /// Departments whose forms changed, audited together later.
     pub departments: Arc<DepartmentAudits>,
@@ -69,7 +72,7 @@ impl DepartmentAudits {
     /// a failed one is marked again. Ends when `shutdown` turns true.
     pub async fn run(
         self: Arc<Self>,
-        mut audit: AuditServiceClient<Channel>,
+        mut audit: AuditServiceClient<PeerChannel>,
         interval: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) {
@@ -136,7 +139,10 @@ impl ScoringWorker {
             }
             let mut departments = Vec::new();
             for delivery in batch {
-                match self.process(&delivery).await {
+                // The job's work joins the trace of the request that queued it.
+                let span = tracing::info_span!("score job", submission = %delivery.job.submission_id, deliveries = delivery.deliveries);
+                follow(&span, &delivery.job.trace_context);
+                match self.process(&delivery).instrument(span).await {
                     Ok(department) => {
                         // Acked as soon as its own result is committed: a delivery is
                         // never idle for the rest of the batch, so no live job is reclaimed.
@@ -162,11 +168,13 @@ impl ScoringWorker {
     /// Scores and audits one job; returns the department (tenant, unit, year) it belongs to.
     async fn process(&mut self, delivery: &Delivery) -> Result<Department, ApiError> {
         let job = &delivery.job;
+        let mut request = tonic::Request::new(v1::GetSubmissionRequest {
+            id: job.submission_id.clone(),
+        });
+        request.set_timeout(self.options.rpc_timeout);
         let submission = self
             .intake
-            .get_submission(v1::GetSubmissionRequest {
-                id: job.submission_id.clone(),
-            })
+            .get_submission(request)
             .await
             .map_err(|s| from_peer("intake", s))?
             .into_inner();
@@ -196,21 +204,25 @@ impl ScoringWorker {
                 grade: card.grade.clone(),
                 card: card.encode_to_vec(),
                 computed_at,
+                tenant: submission.tenant.clone(),
             })
             .await?;
         if let Some(e) = event {
             self.events.published(e.seq);
+            metrics().forms_scored.inc();
         }
         // A redelivered job audits the scorecard stored first, not a new one.
         let card = v1::ScoreCard::decode(stored.card.as_slice())
             .map_err(|e| ApiError::Internal(format!("stored scorecard does not decode: {e}")))?;
+        let mut request = tonic::Request::new(v1::AuditSubmissionRequest {
+            submission_id: job.submission_id.clone(),
+            tenant: submission.tenant.clone(),
+            form: Some(wire_form),
+            scorecard: Some(card),
+        });
+        request.set_timeout(self.options.rpc_timeout);
         self.audit
-            .audit_submission(v1::AuditSubmissionRequest {
-                submission_id: job.submission_id.clone(),
-                tenant: submission.tenant.clone(),
-                form: Some(wire_form),
-                scorecard: Some(card),
-            })
+            .audit_submission(request)
             .await
             .map_err(|s| from_peer("audit", s))?;
         Ok((

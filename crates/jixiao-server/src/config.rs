@@ -45,6 +45,8 @@ pub struct WorkerConfig {
     pub relay_interval_secs: u64,
     /// Seconds between cross-form audits of departments whose forms changed.
     pub department_audit_secs: u64,
+    /// Deadline in seconds of each call the worker makes to intake and audit.
+    pub rpc_timeout_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -56,8 +58,99 @@ impl Default for WorkerConfig {
             max_deliveries: 5,
             relay_interval_secs: 30,
             department_audit_secs: 5,
+            rpc_timeout_secs: 30,
         }
     }
+}
+
+/// Who may call. Without `required`, every call is allowed — only on a
+/// loopback address, and the log says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Every RPC needs `authorization: Bearer <token>` (`jixiao token create`).
+    pub required: bool,
+    /// The secret services present to each other. Needed when roles run in
+    /// separate processes with tokens required; one process makes its own.
+    pub internal_token: String,
+    /// Seconds a checked token is trusted before it is read again (a revoke
+    /// takes effect within this).
+    pub cache_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            required: false,
+            internal_token: String::new(),
+            cache_secs: 5,
+        }
+    }
+}
+
+/// TLS (rustls) for the server and for the calls between services.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain of this server; with `key`, the server speaks TLS only.
+    pub cert: PathBuf,
+    /// PEM private key of `cert`.
+    pub key: PathBuf,
+    /// PEM CA that signs client certificates; when set, clients must present one.
+    pub client_ca: PathBuf,
+    /// PEM CA to trust for the other services (`https://` peers).
+    pub ca: PathBuf,
+    /// Name expected in the peers' certificates; default: the peer URL's host.
+    pub server_name: String,
+}
+
+impl TlsConfig {
+    pub fn enabled(&self) -> bool {
+        !self.cert.as_os_str().is_empty()
+    }
+}
+
+/// What one request, and one token, may take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Bytes of one gRPC message (a form, a batch item).
+    pub max_message_bytes: usize,
+    /// Bytes of one document sent to ImportDocument.
+    pub max_document_bytes: usize,
+    /// Forms in one SubmitBatch stream.
+    pub max_batch_forms: usize,
+    /// RPCs per second per token (sustained); 0 for no limit.
+    pub rate_per_sec: u32,
+    /// RPCs a token may make at once above the rate.
+    pub rate_burst: u32,
+    /// Longest any RPC may run, in seconds (a client's shorter deadline wins); 0 for none.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 4 << 20,
+            max_document_bytes: 32 << 20,
+            max_batch_forms: 100_000,
+            rate_per_sec: 200,
+            rate_burst: 400,
+            request_timeout_secs: 600,
+        }
+    }
+}
+
+/// Traces and metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// OTLP/gRPC endpoint for traces, e.g. http://otel-collector:4317; empty: none.
+    pub otlp_endpoint: String,
+    /// service.name of the traces; default `jixiao-<roles>`.
+    pub service_name: String,
+    /// Address of the admin HTTP server (`/metrics` in Prometheus text); empty: none.
+    pub admin_listen: String,
 }
 
 /// The event log WatchEvents serves.
@@ -101,6 +194,10 @@ pub struct Config {
     pub peers: Peers,
     pub worker: WorkerConfig,
     pub events: EventsConfig,
+    pub auth: AuthConfig,
+    pub tls: TlsConfig,
+    pub limits: LimitsConfig,
+    pub telemetry: TelemetryConfig,
     /// Seconds in-flight work may take to finish at shutdown.
     pub shutdown_grace_secs: u64,
 }
@@ -119,6 +216,10 @@ impl Default for Config {
             peers: Peers::default(),
             worker: WorkerConfig::default(),
             events: EventsConfig::default(),
+            auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
+            limits: LimitsConfig::default(),
+            telemetry: TelemetryConfig::default(),
             shutdown_grace_secs: 10,
         }
     }
@@ -181,6 +282,57 @@ impl Config {
                 "keys `worker.batch_size` and `worker.concurrency` must be at least 1".into(),
             ));
         }
+        let addr = self.listen_addr()?;
+        if !self.auth.required && !addr.ip().is_loopback() {
+            return Err(ConfigError(format!(
+                "key `auth.required`: refusing to serve without tokens on {addr}, which is not a loopback address; \
+                 set auth.required = true and create tokens with `jixiao token create`"
+            )));
+        }
+        let separate = [&self.peers.intake, &self.peers.audit]
+            .iter()
+            .any(|p| !p.is_empty());
+        if self.auth.required && separate && self.auth.internal_token.is_empty() {
+            return Err(ConfigError(
+                "key `auth.internal_token`: required when tokens are required and roles run in separate processes (peers.* set); every process must have the same".into(),
+            ));
+        }
+        if !self.auth.internal_token.is_empty() && self.auth.internal_token.len() < 32 {
+            return Err(ConfigError(
+                "key `auth.internal_token`: at least 32 characters".into(),
+            ));
+        }
+        if self.tls.enabled() == self.tls.key.as_os_str().is_empty() {
+            return Err(ConfigError(
+                "keys `tls.cert` and `tls.key`: give both or neither".into(),
+            ));
+        }
+        for (key, v) in [
+            ("limits.max_message_bytes", self.limits.max_message_bytes),
+            ("limits.max_document_bytes", self.limits.max_document_bytes),
+            ("limits.max_batch_forms", self.limits.max_batch_forms),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!("key `{key}`: must be at least 1")));
+            }
+        }
+        if self.limits.rate_per_sec > 0 && self.limits.rate_burst == 0 {
+            return Err(ConfigError(
+                "key `limits.rate_burst`: must be at least 1 when limits.rate_per_sec is set"
+                    .into(),
+            ));
+        }
+        if !self.telemetry.admin_listen.is_empty() {
+            self.telemetry
+                .admin_listen
+                .parse::<SocketAddr>()
+                .map_err(|e| {
+                    ConfigError(format!(
+                        "key `telemetry.admin_listen`: {:?} is not an address ({e})",
+                        self.telemetry.admin_listen
+                    ))
+                })?;
+        }
         Ok(())
     }
 
@@ -193,11 +345,14 @@ impl Config {
         })
     }
 
-    /// The effective configuration as TOML, passwords in URLs masked.
+    /// The effective configuration as TOML, passwords in URLs and secrets masked.
     pub fn show(&self) -> Result<String, ConfigError> {
         let mut shown = self.clone();
         shown.database_url = crate::redact(&shown.database_url);
         shown.redis_url = crate::redact(&shown.redis_url);
+        if !shown.auth.internal_token.is_empty() {
+            shown.auth.internal_token = "***".into();
+        }
         toml::to_string(&shown)
             .map_err(|e| ConfigError(format!("cannot print the configuration: {e}")))
     }
@@ -242,6 +397,8 @@ fn set(table: &mut Table, key: &str, value: &str, source: &str) -> Result<(), Co
         )
     } else if let Ok(n) = value.parse::<i64>() {
         Value::Integer(n)
+    } else if let Ok(b) = value.parse::<bool>() {
+        Value::Boolean(b)
     } else {
         Value::String(value.to_string())
     };

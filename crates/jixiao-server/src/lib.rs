@@ -2,6 +2,8 @@
 //! services, health and reflection, the scoring worker, graceful shutdown.
 //! The binary and the tests call the same [`bind`] and [`Bound::run`].
 
+mod admin;
+mod auth;
 pub mod config;
 
 use std::future::Future;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use jixiao_audit_service::AuditService;
 use jixiao_export_service::ExportService;
-use jixiao_intake_service::IntakeService;
+use jixiao_intake_service::{IntakeLimits, IntakeService};
 use jixiao_proto::v1::{
     audit_service_client::AuditServiceClient, audit_service_server::AuditServiceServer,
     export_service_server::ExportServiceServer, intake_service_client::IntakeServiceClient,
@@ -25,10 +27,11 @@ use jixiao_queue::{
 use jixiao_scoring::{builtin_rulebooks, Rulebooks};
 use jixiao_scoring_service::{DepartmentAudits, ScoringService, ScoringWorker, WorkerOptions};
 use jixiao_store::Store;
+use jixiao_telemetry::PeerChannel;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Channel, Server};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, Server, ServerTlsConfig};
 
 pub use config::{Config, Role, ALL_ROLES};
 
@@ -58,16 +61,70 @@ pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     })
 }
 
-fn peer_channel(configured: &str, local: SocketAddr) -> anyhow::Result<Channel> {
-    let uri = if configured.is_empty() {
-        format!("http://{local}")
-    } else {
-        configured.to_string()
-    };
-    Ok(Channel::from_shared(uri.clone())
-        .with_context(|| format!("peer address {uri:?} is not a URI"))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect_lazy())
+/// How this process reaches the other services: their address (its own when
+/// they share it), TLS, and the internal token when tokens are required.
+struct Peers {
+    local: SocketAddr,
+    tls: Option<ClientTlsConfig>,
+    internal_token: Option<String>,
+}
+
+impl Peers {
+    fn new(
+        config: &Config,
+        local: SocketAddr,
+        internal_token: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let tls = if config.tls.enabled() {
+            let ca = read_pem("tls.ca", &config.tls.ca)?;
+            let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
+            if !config.tls.server_name.is_empty() {
+                tls = tls.domain_name(config.tls.server_name.clone());
+            }
+            if !config.tls.client_ca.as_os_str().is_empty() {
+                // The server asks for client certificates: present our own.
+                tls = tls.identity(Identity::from_pem(
+                    read_pem("tls.cert", &config.tls.cert)?,
+                    read_pem("tls.key", &config.tls.key)?,
+                ));
+            }
+            Some(tls)
+        } else {
+            None
+        };
+        Ok(Peers {
+            local,
+            tls,
+            internal_token,
+        })
+    }
+
+    fn channel(&self, configured: &str) -> anyhow::Result<PeerChannel> {
+        let uri = if !configured.is_empty() {
+            configured.to_string()
+        } else if self.tls.is_some() {
+            format!("https://{}", self.local)
+        } else {
+            format!("http://{}", self.local)
+        };
+        let mut endpoint = Channel::from_shared(uri.clone())
+            .with_context(|| format!("peer address {uri:?} is not a URI"))?
+            .connect_timeout(Duration::from_secs(5));
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint
+                .tls_config(tls.clone())
+                .with_context(|| format!("TLS for peer {uri}"))?;
+        }
+        jixiao_telemetry::peer(endpoint.connect_lazy(), self.internal_token.as_deref())
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+}
+
+fn read_pem(key: &str, path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    if path.as_os_str().is_empty() {
+        anyhow::bail!("key `{key}`: required when TLS is on");
+    }
+    std::fs::read(path).with_context(|| format!("key `{key}`: cannot read {}", path.display()))
 }
 
 impl Bound {
@@ -125,15 +182,46 @@ impl Bound {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1alpha()?;
 
+        // Tokens: one process makes its own internal token; separate ones share
+        // the configured one (checked at load).
+        let internal_token = if config.auth.required {
+            Some(if config.auth.internal_token.is_empty() {
+                jixiao_auth::random_secret().map_err(|e| anyhow::anyhow!(e))?
+            } else {
+                config.auth.internal_token.clone()
+            })
+        } else {
+            tracing::warn!(
+                addr = %local_addr,
+                "TOKENS ARE OFF: every caller on this loopback address may do anything; set auth.required = true before exposing jixiao"
+            );
+            None
+        };
+        let auth_layer = auth::AuthLayer::new(
+            store.clone(),
+            auth::AuthPolicy {
+                required: config.auth.required,
+                internal_token: internal_token.clone().unwrap_or_default(),
+                cache_for: Duration::from_secs(config.auth.cache_secs),
+                rate: (config.limits.rate_per_sec > 0)
+                    .then_some((config.limits.rate_per_sec, config.limits.rate_burst)),
+                max_message_bytes: config.limits.max_message_bytes,
+            },
+        );
+        let peers = Peers::new(&config, local_addr, internal_token)?;
         // Clients of the other services (connected lazily, in this process or across hosts).
-        let intake_client =
-            IntakeServiceClient::new(peer_channel(&config.peers.intake, local_addr)?);
+        let intake_client = IntakeServiceClient::new(peers.channel(&config.peers.intake)?);
         let intake = config.has(Role::Intake).then(|| {
             IntakeService::new(
                 store.clone(),
                 queue.clone(),
                 events.clone(),
                 rulebooks.clone(),
+                IntakeLimits {
+                    max_batch_forms: config.limits.max_batch_forms,
+                    max_document_bytes: config.limits.max_document_bytes,
+                    max_message_bytes: config.limits.max_message_bytes,
+                },
             )
             .into_server()
         });
@@ -215,10 +303,9 @@ impl Bound {
                     stopping.clone(),
                 ));
             }
-            let intake_client =
-                IntakeServiceClient::new(peer_channel(&config.peers.intake, local_addr)?);
-            let audit_client =
-                AuditServiceClient::new(peer_channel(&config.peers.audit, local_addr)?);
+            let intake_client = IntakeServiceClient::new(peers.channel(&config.peers.intake)?);
+            let audit_client = AuditServiceClient::new(peers.channel(&config.peers.audit)?);
+            tokio::spawn(gauge_queue(queue.clone(), stopping.clone()));
             let departments = Arc::new(DepartmentAudits::default());
             tokio::spawn(departments.clone().run(
                 audit_client.clone(),
@@ -238,6 +325,7 @@ impl Bound {
                         consumer: format!("{local_addr}/{n}"),
                         batch_size: config.worker.batch_size,
                         reclaim_idle: Duration::from_secs(config.worker.reclaim_idle_secs),
+                        rpc_timeout: Duration::from_secs(config.worker.rpc_timeout_secs.max(1)),
                     },
                 };
                 workers.push(tokio::spawn(worker.run(stopping.clone())));
@@ -259,14 +347,48 @@ impl Bound {
             let _ = server_stop_tx.send(());
         });
 
+        if !config.telemetry.admin_listen.is_empty() {
+            let admin = TcpListener::bind(&config.telemetry.admin_listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {} (telemetry.admin_listen)",
+                        config.telemetry.admin_listen
+                    )
+                })?;
+            tracing::info!(addr = %admin.local_addr()?, "metrics on http://<addr>/metrics");
+            tokio::spawn(admin::serve(admin, stopping.clone()));
+        }
+
         tracing::info!(
             addr = %local_addr,
             roles = ?config.roles,
             database = %redact(&config.database_url()),
             queue = if config.redis_url.is_empty() { "in-process" } else { "redis streams" },
+            tls = config.tls.enabled(),
+            tokens = config.auth.required,
             "jixiao serving"
         );
-        Server::builder()
+        let mut server = Server::builder().trace_fn(jixiao_telemetry::rpc_span);
+        if config.limits.request_timeout_secs > 0 {
+            // A client's shorter grpc-timeout wins; this caps the rest.
+            server = server.timeout(Duration::from_secs(config.limits.request_timeout_secs));
+        }
+        if config.tls.enabled() {
+            let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(
+                read_pem("tls.cert", &config.tls.cert)?,
+                read_pem("tls.key", &config.tls.key)?,
+            ));
+            if !config.tls.client_ca.as_os_str().is_empty() {
+                tls = tls.client_ca_root(Certificate::from_pem(read_pem(
+                    "tls.client_ca",
+                    &config.tls.client_ca,
+                )?));
+            }
+            server = server.tls_config(tls).context("TLS configuration")?;
+        }
+        server
+            .layer(auth_layer)
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -373,6 +495,19 @@ async fn mirror_once(store: &Store, stream: &RedisEventStream) -> anyhow::Result
     }
 }
 
+/// Publishes the queue's depth (ready is the lag, pending in hand) as metrics.
+async fn gauge_queue(queue: Arc<dyn JobQueue>, mut stopping: watch::Receiver<bool>) {
+    loop {
+        if let Ok((ready, pending)) = queue.depth().await {
+            jixiao_telemetry::metrics::metrics().queue_depth(ready, pending);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+}
+
 /// Keeps the newest `retain` events; watchers behind that are told so.
 async fn trim_events_periodically(
     store: Store,
@@ -452,6 +587,7 @@ async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue) -> anyhow::Resul
                     .map(|j| Job {
                         submission_id: j.submission_id,
                         rulebook_id: j.rulebook_id,
+                        trace_context: j.trace_context,
                     })
                     .collect(),
             )

@@ -2,6 +2,7 @@
 //! `From<ApiError> for tonic::Status` decides the code. Internal details are
 //! logged here and never sent to the client.
 
+use jixiao_auth::{AccessError, Caller, TenantSelection};
 use jixiao_form::Violation;
 use jixiao_queue::QueueError;
 use jixiao_store::{StoreError, StoreErrorKind};
@@ -16,6 +17,10 @@ pub enum ApiError {
         violations: Vec<Violation>,
     },
     NotFound(String),
+    /// No token, or one that is unknown, revoked or expired.
+    Unauthenticated(String),
+    /// The token may not do this, or not in that region.
+    PermissionDenied(String),
     /// A cursor or position outside what is kept: `reason` and `metadata`
     /// go to the client as google.rpc.ErrorInfo.
     OutOfRange {
@@ -66,6 +71,8 @@ impl ApiError {
         match self {
             ApiError::InvalidArgument { .. } => Code::InvalidArgument,
             ApiError::NotFound(_) => Code::NotFound,
+            ApiError::Unauthenticated(_) => Code::Unauthenticated,
+            ApiError::PermissionDenied(_) => Code::PermissionDenied,
             ApiError::OutOfRange { .. } => Code::OutOfRange,
             ApiError::ResourceExhausted { .. } => Code::ResourceExhausted,
             ApiError::Unavailable(_) => Code::Unavailable,
@@ -88,6 +95,8 @@ impl From<ApiError> for Status {
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
             ApiError::NotFound(what) => Status::not_found(what),
+            ApiError::Unauthenticated(why) => Status::unauthenticated(why),
+            ApiError::PermissionDenied(why) => Status::permission_denied(why),
             ApiError::OutOfRange {
                 message,
                 reason,
@@ -134,6 +143,25 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Unauthenticated(m) => ApiError::Unauthenticated(m),
+            AccessError::PermissionDenied(m) => ApiError::PermissionDenied(m),
+        }
+    }
+}
+
+/// The caller the server's authentication put on the request. A request
+/// without one never passed authentication: it is refused, never trusted.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller, ApiError> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| ApiError::Unauthenticated("the request carries no caller".into()))
+}
+
 impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
         match e {
@@ -153,42 +181,26 @@ pub fn read_form(wire: Option<&jixiao_proto::v1::Form>) -> Result<jixiao_form::F
     Ok(form)
 }
 
-/// The submissions a request selects (tenant, unit, fiscal year, status), as the store filters them.
+/// The submissions a request selects — tenant (exact), region (subtree), unit,
+/// fiscal year, status — narrowed to what the caller sees.
 pub fn submission_filter(
-    tenant: &str,
-    unit: &str,
-    fiscal_year: i32,
-    status: i32,
-) -> Result<jixiao_store::SubmissionFilter, ApiError> {
-    Ok(jixiao_store::SubmissionFilter {
-        tenant: Some(jixiao_proto::convert::tenant_or_default(tenant)),
-        region: None,
-        unit: Some(unit.trim().to_string()).filter(|u| !u.is_empty()),
-        fiscal_year: (fiscal_year != 0).then_some(fiscal_year),
-        status: jixiao_proto::convert::submission_status_filter(status)
-            .map_err(|v| ApiError::invalid(vec![v]))?
-            .map(|s| s.as_str().to_string()),
-    })
-}
-
-/// The submissions an export or summary covers: as [`submission_filter`],
-/// and a region subtree; with a region, an empty tenant means any tenant in it.
-pub fn batch_filter(
+    caller: &Caller,
     tenant: &str,
     region: &str,
     unit: &str,
     fiscal_year: i32,
     status: i32,
 ) -> Result<jixiao_store::SubmissionFilter, ApiError> {
-    let mut f = submission_filter(tenant, unit, fiscal_year, status)?;
-    let region = region.trim().trim_end_matches('/');
-    if !region.is_empty() {
-        f.region = Some(region.to_string());
-        if tenant.trim().is_empty() {
-            f.tenant = None;
-        }
-    }
-    Ok(f)
+    let TenantSelection { tenant, region } = caller.selection(tenant, region)?;
+    Ok(jixiao_store::SubmissionFilter {
+        tenant,
+        region,
+        unit: Some(unit.trim().to_string()).filter(|u| !u.is_empty()),
+        fiscal_year: (fiscal_year != 0).then_some(fiscal_year),
+        status: jixiao_proto::convert::submission_status_filter(status)
+            .map_err(|v| ApiError::invalid(vec![v]))?
+            .map(|s| s.as_str().to_string()),
+    })
 }
 
 /// A status from another service passes through with its code; only a

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(Init),
             Box::new(FindingScope),
             Box::new(EventRetention),
+            Box::new(TokensAndTenancy),
         ]
     }
 }
@@ -198,6 +199,92 @@ impl MigrationTrait for EventRetention {
             .values([1.into(), 0i64.into()])
             .map_err(|e| DbErr::Custom(e.to_string()))?;
         m.exec_stmt(insert).await?;
+        Ok(())
+    }
+}
+
+/// API tokens; scorecards learn their tenant, jobs their trace context.
+struct TokensAndTenancy;
+
+impl MigrationName for TokensAndTenancy {
+    fn name(&self) -> &str {
+        "m20261129_000004_tokens_and_tenancy"
+    }
+}
+
+#[derive(DeriveIden)]
+enum ApiTokens {
+    Table,
+    Id,
+    TokenHash,
+    Tenant,
+    Scopes,
+    Name,
+    CreatedAt,
+    ExpiresAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum ScorecardsV4 {
+    #[sea_orm(iden = "scorecards")]
+    Table,
+    Tenant,
+}
+
+#[derive(DeriveIden)]
+enum ScoringJobsV4 {
+    #[sea_orm(iden = "scoring_jobs")]
+    Table,
+    TraceContext,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for TokensAndTenancy {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(ApiTokens::Table)
+                .if_not_exists()
+                .col(text(ApiTokens::Id).primary_key().to_owned())
+                .col(text(ApiTokens::TokenHash))
+                .col(text(ApiTokens::Tenant))
+                .col(text(ApiTokens::Scopes))
+                .col(text(ApiTokens::Name))
+                .col(
+                    ColumnDef::new(ApiTokens::CreatedAt)
+                        .big_integer()
+                        .not_null(),
+                )
+                .col(ColumnDef::new(ApiTokens::ExpiresAt).big_integer().null())
+                .col(ColumnDef::new(ApiTokens::RevokedAt).big_integer().null())
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(ScorecardsV4::Table)
+                .add_column(
+                    ColumnDef::new(ScorecardsV4::Tenant)
+                        .string()
+                        .not_null()
+                        .default(""),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(ScoringJobsV4::Table)
+                .add_column(
+                    ColumnDef::new(ScoringJobsV4::TraceContext)
+                        .string()
+                        .not_null()
+                        .default(""),
+                )
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 }

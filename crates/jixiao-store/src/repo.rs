@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::entity::{event, event_log, finding, scorecard, scoring_job, submission};
+use crate::entity::{api_token, event, event_log, finding, scorecard, scoring_job, submission};
 use crate::error::StoreError;
 use crate::migration::Migrator;
 
@@ -43,6 +43,8 @@ pub struct NewSubmission {
     pub received_at: i64,
     /// The rulebook its scoring job uses.
     pub rulebook_id: String,
+    /// W3C traceparent of the request, carried by the scoring job.
+    pub trace_context: String,
 }
 
 /// What storing a submission did.
@@ -72,6 +74,8 @@ pub struct NewScoreCard {
     pub grade: String,
     pub card: Vec<u8>,
     pub computed_at: i64,
+    /// The submission's tenant.
+    pub tenant: String,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +102,8 @@ pub struct SubmissionFilter {
 pub struct FindingFilter {
     pub submission_id: Option<String>,
     pub tenant: Option<String>,
+    /// This region path and the regions under it.
+    pub region: Option<String>,
     pub budget_unit: Option<String>,
     pub fiscal_year: Option<i32>,
     pub min_severity: Option<i32>,
@@ -107,6 +113,8 @@ pub struct FindingFilter {
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub tenant: Option<String>,
+    /// This region path and the regions under it.
+    pub region: Option<String>,
     pub budget_unit: Option<String>,
     /// Empty means every type.
     pub types: Vec<String>,
@@ -205,6 +213,7 @@ impl Store {
                     rulebook_id: Set(n.rulebook_id.clone()),
                     state: Set(JOB_QUEUED.into()),
                     enqueued_at: Set(n.received_at),
+                    trace_context: Set(n.trace_context.clone()),
                 }
             }))
             .exec_with_returning_many(&txn)
@@ -315,6 +324,7 @@ impl Store {
         submission_ids: &[String],
         rulebook_id: &str,
         at: i64,
+        trace_context: &str,
     ) -> Result<()> {
         if submission_ids.is_empty() {
             return Ok(());
@@ -327,6 +337,7 @@ impl Store {
                 rulebook_id: Set(rulebook_id.to_string()),
                 state: Set(JOB_QUEUED.into()),
                 enqueued_at: Set(at),
+                trace_context: Set(trace_context.to_string()),
             }
         }))
         .on_conflict(
@@ -334,7 +345,11 @@ impl Store {
                 scoring_job::Column::SubmissionId,
                 scoring_job::Column::RulebookId,
             ])
-            .update_columns([scoring_job::Column::State, scoring_job::Column::EnqueuedAt])
+            .update_columns([
+                scoring_job::Column::State,
+                scoring_job::Column::EnqueuedAt,
+                scoring_job::Column::TraceContext,
+            ])
             .to_owned(),
         )
         .exec_without_returning(&txn)
@@ -384,6 +399,7 @@ impl Store {
             grade: Set(new.grade.clone()),
             card: Set(new.card.clone()),
             computed_at: Set(new.computed_at),
+            tenant: Set(new.tenant.clone()),
         })
         .on_conflict(OnConflict::new().do_nothing().to_owned())
         .exec(&txn)
@@ -591,6 +607,9 @@ impl Store {
         if let Some(t) = &f.tenant {
             q = q.filter(finding::Column::Tenant.eq(t));
         }
+        if let Some(r) = &f.region {
+            q = q.filter(in_region(finding::Column::Tenant, r));
+        }
         if let Some(u) = &f.budget_unit {
             q = q.filter(finding::Column::BudgetUnit.eq(u));
         }
@@ -682,6 +701,38 @@ impl Store {
             .unwrap_or(0))
     }
 
+    /// Stores a new API token (its hash, never the token).
+    pub async fn create_token(&self, token: api_token::Model) -> Result<()> {
+        api_token::Entity::insert(api_token::ActiveModel::from(token))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn token(&self, id: &str) -> Result<Option<api_token::Model>> {
+        Ok(api_token::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?)
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<api_token::Model>> {
+        Ok(api_token::Entity::find()
+            .order_by_asc(api_token::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Revokes a token; false when there is no such token or it was revoked already.
+    pub async fn revoke_token(&self, id: &str, at: i64) -> Result<bool> {
+        let r = api_token::Entity::update_many()
+            .col_expr(api_token::Column::RevokedAt, Some(at).into())
+            .filter(api_token::Column::Id.eq(id))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(r.rows_affected > 0)
+    }
+
     /// Events after `cursor`, oldest first.
     pub async fn events_after(
         &self,
@@ -692,6 +743,9 @@ impl Store {
         let mut q = event::Entity::find().filter(event::Column::Seq.gt(cursor));
         if let Some(t) = &f.tenant {
             q = q.filter(event::Column::Tenant.eq(t));
+        }
+        if let Some(r) = &f.region {
+            q = q.filter(in_region(event::Column::Tenant, r));
         }
         if let Some(u) = &f.budget_unit {
             q = q.filter(event::Column::BudgetUnit.eq(u));

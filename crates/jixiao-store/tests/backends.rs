@@ -61,6 +61,7 @@ fn new_submission(n: u32, tenant: &str, unit: &str) -> NewSubmission {
         form: vec![1, 2, 3],
         received_at: 1_700_000_000_000 + i64::from(n),
         rulebook_id: "rb".into(),
+        trace_context: String::new(),
     }
 }
 
@@ -75,6 +76,7 @@ fn new_card(submission_id: &str, total: &str) -> NewScoreCard {
         grade: "优".into(),
         card: total.as_bytes().to_vec(),
         computed_at: 1,
+        tenant: "t".into(),
     }
 }
 
@@ -117,21 +119,29 @@ async fn rescoring_queues_jobs_again_and_keeps_old_scorecards(store: Store) {
     assert!(store.queued_jobs(0, 10).await.unwrap().is_empty());
     // Same book again, and another book twice: both queued, no duplicate job rows.
     store
-        .queue_jobs(&["sub_t_1".into()], "rb", 2)
+        .queue_jobs(&["sub_t_1".into()], "rb", 2, "")
         .await
         .unwrap();
     store
-        .queue_jobs(&["sub_t_1".into()], "other", 2)
+        .queue_jobs(&["sub_t_1".into()], "other", 2, "")
         .await
         .unwrap();
     store
-        .queue_jobs(&["sub_t_1".into()], "other", 3)
+        .queue_jobs(
+            &["sub_t_1".into()],
+            "other",
+            3,
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
         .await
         .unwrap();
     let jobs = store.queued_jobs(0, 10).await.unwrap();
     let mut books: Vec<&str> = jobs.iter().map(|j| j.rulebook_id.as_str()).collect();
     books.sort();
     assert_eq!(books, ["other", "rb"]);
+    // A queued job keeps the trace context of the request that queued it last.
+    let other = jobs.iter().find(|j| j.rulebook_id == "other").unwrap();
+    assert!(other.trace_context.starts_with("00-0af7651916cd43dd"));
     let mut other = new_card("sub_t_1", "80.00");
     other.id = "sub_t_1:other:1".into();
     other.rulebook_id = "other".into();

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use jixiao_server::Config;
+use jixiao_telemetry::PeerChannel;
 use tokio::sync::oneshot;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Target {
@@ -22,14 +23,21 @@ pub struct Target {
     /// Data directory for --embedded.
     #[arg(long)]
     pub data_dir: Option<std::path::PathBuf>,
-    /// Tenant (region path) the forms belong to; empty: the server's default tenant.
+    /// Tenant (region path) the forms belong to; empty: the token's region, or
+    /// the server's default tenant.
     #[arg(long, default_value = "")]
     pub tenant: String,
+    /// API token (`jixiao token create`), sent as `authorization: Bearer …`.
+    #[arg(long, env = "JIXIAO_TOKEN", hide_env_values = true, default_value = "")]
+    pub token: String,
+    /// PEM CA certificate to trust for an `https://` address.
+    #[arg(long)]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 /// A connection, and the embedded server behind it if there is one.
 pub struct Connection {
-    pub channel: Channel,
+    pub channel: PeerChannel,
     embedded: Option<(
         oneshot::Sender<()>,
         tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -38,15 +46,29 @@ pub struct Connection {
 
 impl Connection {
     pub async fn open(target: &Target) -> anyhow::Result<Connection> {
+        let token = Some(target.token.as_str()).filter(|t| !t.is_empty());
+        let with_token = |c: Channel| {
+            jixiao_telemetry::peer(c, token).map_err(|e| anyhow::anyhow!("--token: {e}"))
+        };
         if !target.embedded {
-            let channel = Channel::from_shared(target.addr.clone())
+            let mut endpoint = Channel::from_shared(target.addr.clone())
                 .with_context(|| format!("--addr {:?} is not a URL", target.addr))?
-                .connect_timeout(Duration::from_secs(5))
-                .connect()
-                .await
-                .with_context(|| format!("cannot reach jixiao at {} (start it with `jixiao serve`, or pass --embedded)", target.addr))?;
+                .connect_timeout(Duration::from_secs(5));
+            if let Some(ca) = &target.ca_cert {
+                let pem = std::fs::read(ca)
+                    .with_context(|| format!("--ca-cert: cannot read {}", ca.display()))?;
+                endpoint = endpoint
+                    .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)))
+                    .context("--ca-cert")?;
+            }
+            let channel = endpoint.connect().await.with_context(|| {
+                format!(
+                    "cannot reach jixiao at {} (start it with `jixiao serve`, or pass --embedded)",
+                    target.addr
+                )
+            })?;
             return Ok(Connection {
-                channel,
+                channel: with_token(channel)?,
                 embedded: None,
             });
         }
@@ -66,7 +88,7 @@ impl Connection {
             match Channel::from_shared(url.clone())?.connect().await {
                 Ok(channel) => {
                     return Ok(Connection {
-                        channel,
+                        channel: with_token(channel)?,
                         embedded: Some((stop, handle)),
                     })
                 }

@@ -85,7 +85,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
 async fn export(
     out: &std::path::Path,
     request: v1::ExportBatchRequest,
-    channel: tonic::transport::Channel,
+    channel: jixiao_telemetry::PeerChannel,
 ) -> anyhow::Result<u64> {
     let mut client = ExportServiceClient::new(channel);
     let mut stream = client

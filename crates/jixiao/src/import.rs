@@ -9,7 +9,7 @@ use jixiao_proto::v1::{
     self, audit_service_client::AuditServiceClient, imported_form::Outcome,
     intake_service_client::IntakeServiceClient, scoring_service_client::ScoringServiceClient,
 };
-use tonic::transport::Channel;
+use jixiao_telemetry::PeerChannel;
 
 use crate::client::{Connection, Target};
 
@@ -42,7 +42,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     ok
 }
 
-async fn import(args: &Args, channel: Channel) -> anyhow::Result<bool> {
+async fn import(args: &Args, channel: PeerChannel) -> anyhow::Result<bool> {
     let mut intake = IntakeServiceClient::new(channel.clone()).max_encoding_message_size(64 << 20);
     let progress = std::io::stderr().is_terminal();
     let mut rows = Vec::new();
@@ -121,7 +121,7 @@ async fn import(args: &Args, channel: Channel) -> anyhow::Result<bool> {
 }
 
 async fn wait_audited(
-    intake: &mut IntakeServiceClient<Channel>,
+    intake: &mut IntakeServiceClient<PeerChannel>,
     rows: &[Row],
     wait: Duration,
 ) -> anyhow::Result<()> {
@@ -154,7 +154,7 @@ fn totals(form: &v1::Form) -> (String, String) {
         .unwrap_or_default()
 }
 
-async fn print_table(channel: Channel, rows: &[Row]) -> anyhow::Result<()> {
+async fn print_table(channel: PeerChannel, rows: &[Row]) -> anyhow::Result<()> {
     let mut intake = IntakeServiceClient::new(channel.clone());
     let mut scoring = ScoringServiceClient::new(channel.clone());
     let mut audit = AuditServiceClient::new(channel);

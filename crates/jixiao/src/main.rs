@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod queue;
 mod score;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,12 +45,21 @@ enum Command {
     Export(export::Args),
     /// Show the Redis scoring queue (lag, pending, dead letters) or replay a dead letter.
     Queue(queue::Args),
-    /// Print the effective configuration (file, then JIXIAO_* variables, then the
-    /// same flags as `serve`), secrets masked; fails on unknown keys or bad values.
+    /// The configuration: `jixiao config show` prints the effective one (file,
+    /// then JIXIAO_* variables, then the same flags as `serve`), secrets masked;
+    /// it fails on unknown keys or bad values, naming the key.
     Config {
-        #[command(flatten)]
-        serve: ServeArgs,
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
+    /// API tokens: create (printed once), list, revoke.
+    Token(token::Args),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets masked.
+    Show(ServeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -76,13 +86,16 @@ struct ServeArgs {
 
 impl ServeArgs {
     /// The configuration: file, then the environment, then these flags.
-    fn load(self) -> anyhow::Result<Config> {
+    fn load(&self) -> anyhow::Result<Config> {
         let flags: Vec<(&str, String)> = [
-            ("listen", self.listen),
-            ("data_dir", self.data_dir.map(|d| d.display().to_string())),
-            ("database_url", self.database_url),
-            ("redis_url", self.redis_url),
-            ("roles", self.role),
+            ("listen", self.listen.clone()),
+            (
+                "data_dir",
+                self.data_dir.as_ref().map(|d| d.display().to_string()),
+            ),
+            ("database_url", self.database_url.clone()),
+            ("redis_url", self.redis_url.clone()),
+            ("roles", self.role.clone()),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -108,20 +121,32 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    init_tracing(&cli.log_format)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let serving = match &cli.command {
+        Command::Serve(args) => Some(args.load()?),
+        _ => None,
+    };
+    // The OTLP exporter starts inside the runtime it sends from.
+    let provider = runtime.block_on(async { init_tracing(&cli.log_format, serving.as_ref()) })?;
     match cli.command {
-        Command::Serve(args) => {
-            let config = args.load()?;
-            runtime.block_on(serve(config))?;
+        Command::Serve(_) => {
+            let config = serving.context("the configuration was not loaded")?;
+            let served = runtime.block_on(serve(config));
+            if let Some(p) = provider {
+                let _ = p.shutdown();
+            }
+            served?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Config { serve } => {
+        Command::Config {
+            command: ConfigCommand::Show(serve),
+        } => {
             print!("{}", serve.load()?.show()?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Token(args) => exit(runtime.block_on(token::run(args))?),
         Command::Import(args) => exit(runtime.block_on(import::run(args))?),
         Command::Score(args) => exit(runtime.block_on(score::run(args))?),
         Command::Audit(args) => exit(runtime.block_on(audit::run(args))?),
@@ -168,18 +193,55 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_tracing(format: &str) -> anyhow::Result<()> {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        "pretty" => builder.try_init(),
-        "json" => builder.json().try_init(),
+/// Logs on stderr (pretty or JSON, filtered by RUST_LOG), and traces over
+/// OTLP when the configuration names an endpoint; returns the trace provider
+/// to flush at exit.
+fn init_tracing(
+    format: &str,
+    config: Option<&Config>,
+) -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn"));
+    let logs = match format {
+        "pretty" => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        "json" => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
         other => anyhow::bail!("--log-format: expected pretty or json, got {other:?}"),
+    };
+    let registry = tracing_subscriber::registry().with(filter).with(logs);
+    let endpoint = config
+        .map(|c| c.telemetry.otlp_endpoint.as_str())
+        .filter(|e| !e.is_empty());
+    match (endpoint, config) {
+        (Some(endpoint), Some(config)) => {
+            let name = if config.telemetry.service_name.is_empty() {
+                let roles: Vec<String> = config
+                    .roles
+                    .iter()
+                    .map(|r| format!("{r:?}").to_lowercase())
+                    .collect();
+                format!("jixiao-{}", roles.join("-"))
+            } else {
+                config.telemetry.service_name.clone()
+            };
+            let (layer, provider) =
+                jixiao_telemetry::otlp_layer(endpoint, &name).map_err(|e| anyhow::anyhow!(e))?;
+            registry
+                .with(layer)
+                .try_init()
+                .context("cannot initialise logging")?;
+            Ok(Some(provider))
+        }
+        _ => {
+            registry.try_init().context("cannot initialise logging")?;
+            Ok(None)
+        }
     }
-    .map_err(|e| anyhow::anyhow!(e))
-    .context("cannot initialise logging")
 }

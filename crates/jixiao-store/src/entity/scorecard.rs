@@ -17,6 +17,8 @@ pub struct Model {
     /// Protobuf-encoded `jixiao.v1.ScoreCard`.
     pub card: Vec<u8>,
     pub computed_at: i64,
+    /// The submission's tenant, so reads can be limited to a caller's region.
+    pub tenant: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

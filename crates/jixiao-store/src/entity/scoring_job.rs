@@ -12,6 +12,8 @@ pub struct Model {
     /// queued | done.
     pub state: String,
     pub enqueued_at: i64,
+    /// W3C traceparent of the request that queued the job; empty for none.
+    pub trace_context: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
