@@ -263,9 +263,16 @@ impl Config {
         for (key, value) in flags {
             set(&mut table, key, value, &format!("flag for {key}"))?;
         }
-        let config: Config = Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(e.message().to_string()))?;
+        let config: Config = serde_path_to_error::deserialize(Value::Table(table)).map_err(
+            |e: serde_path_to_error::Error<toml::de::Error>| {
+                let path = e.path().to_string();
+                if path == "." {
+                    ConfigError(e.inner().message().to_string())
+                } else {
+                    ConfigError(format!("key `{path}`: {}", e.inner().message()))
+                }
+            },
+        )?;
         config.check()?;
         Ok(config)
     }
@@ -456,5 +463,27 @@ mod tests {
         assert!(e.to_string().contains("key `listen`"), "{e}");
         let e = Config::load(None, vec![], &[("roles", "intake,billing".into())]).unwrap_err();
         assert!(e.to_string().contains("billing"), "{e}");
+        let e = Config::load(
+            None,
+            vec![("JIXIAO_LIMITS__MAX_BATCH_FORMS".into(), "many".into())],
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("key `limits.max_batch_forms`"),
+            "{e}"
+        );
+        let e = Config::load(None, vec![], &[("listen", "0.0.0.0:50051".into())]).unwrap_err();
+        assert!(e.to_string().contains("auth.required"), "{e}");
+        let e = Config::load(
+            None,
+            vec![
+                ("JIXIAO_AUTH__REQUIRED".into(), "true".into()),
+                ("JIXIAO_PEERS__INTAKE".into(), "http://intake:50051".into()),
+            ],
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("auth.internal_token"), "{e}");
     }
 }

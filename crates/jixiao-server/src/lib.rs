@@ -45,19 +45,35 @@ pub struct Bound {
     config: Config,
     listener: TcpListener,
     local_addr: SocketAddr,
+    admin: Option<TcpListener>,
 }
 
-/// Binds the listen address of `config`.
+/// Binds the listen address of `config`, and its admin address if any.
 pub async fn bind(config: Config) -> anyhow::Result<Bound> {
     let addr = config.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local_addr = listener.local_addr()?;
+    let admin = if config.telemetry.admin_listen.is_empty() {
+        None
+    } else {
+        Some(
+            TcpListener::bind(&config.telemetry.admin_listen)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot listen on {} (telemetry.admin_listen)",
+                        config.telemetry.admin_listen
+                    )
+                })?,
+        )
+    };
     Ok(Bound {
         config,
         listener,
         local_addr,
+        admin,
     })
 }
 
@@ -132,6 +148,11 @@ impl Bound {
         self.local_addr
     }
 
+    /// Where `/metrics` is served, when an admin address is configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` completes, then stops the workers (the batch in
     /// hand finishes; anything unacked stays queued in the database) and drains
     /// in-flight RPCs.
@@ -143,6 +164,7 @@ impl Bound {
             config,
             listener,
             local_addr,
+            admin,
         } = self;
         if config.database_url.is_empty() {
             std::fs::create_dir_all(&config.data_dir).with_context(|| {
@@ -225,8 +247,11 @@ impl Bound {
             )
             .into_server()
         });
+        let max_message = config.limits.max_message_bytes;
         let scoring = config.has(Role::Scoring).then(|| {
-            ScoringService::new(store.clone(), queue.clone(), rulebooks.clone()).into_server()
+            ScoringService::new(store.clone(), queue.clone(), rulebooks.clone())
+                .into_server()
+                .max_decoding_message_size(max_message)
         });
         let audit = config.has(Role::Audit).then(|| {
             AuditService::new(
@@ -237,6 +262,7 @@ impl Bound {
                 intake_client.clone(),
             )
             .into_server()
+            .max_decoding_message_size(max_message)
         });
         let (stopping_tx, stopping) = watch::channel(false);
         if config.has(Role::Export) && !config.redis_url.is_empty() {
@@ -262,6 +288,7 @@ impl Bound {
                 .collect();
             ExportService::new(store.clone(), events.clone(), stopping.clone(), titles)
                 .into_server()
+                .max_decoding_message_size(max_message)
         });
         if export.is_some() && config.events.trim_interval_secs > 0 {
             tokio::spawn(trim_events_periodically(
@@ -347,15 +374,7 @@ impl Bound {
             let _ = server_stop_tx.send(());
         });
 
-        if !config.telemetry.admin_listen.is_empty() {
-            let admin = TcpListener::bind(&config.telemetry.admin_listen)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot listen on {} (telemetry.admin_listen)",
-                        config.telemetry.admin_listen
-                    )
-                })?;
+        if let Some(admin) = admin {
             tracing::info!(addr = %admin.local_addr()?, "metrics on http://<addr>/metrics");
             tokio::spawn(admin::serve(admin, stopping.clone()));
         }

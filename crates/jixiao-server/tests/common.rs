@@ -15,6 +15,8 @@ use tonic::transport::Channel;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when `telemetry.admin_listen` is set.
+    pub admin: Option<SocketAddr>,
     pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -53,12 +55,14 @@ impl TestServer {
         let config = Config::load(None, Vec::new(), &flags).unwrap();
         let bound = jixiao_server::bind(config).await.unwrap();
         let addr = bound.local_addr();
+        let admin = bound.admin_addr();
         let (tx, rx) = oneshot::channel();
         let handle = tokio::spawn(bound.run(async {
             let _ = rx.await;
         }));
         let server = TestServer {
             addr,
+            admin,
             data_dir,
             stop: Some(tx),
             handle: Some(handle),
@@ -90,6 +94,37 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
+    /// A token as `jixiao token create` makes one, stored in this server's
+    /// (SQLite) database; `expires_at` in milliseconds since the epoch.
+    pub async fn token(&self, tenant: &str, scopes: &str, expires_at: Option<i64>) -> String {
+        let store = jixiao_store::Store::connect(&format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("jixiao.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        let issued = jixiao_auth::issue_token().unwrap();
+        let scopes = jixiao_auth::Scope::parse_list(scopes).unwrap();
+        store
+            .create_token(jixiao_store::entity::api_token::Model {
+                id: issued.id.clone(),
+                token_hash: issued.hash,
+                tenant: tenant.into(),
+                scopes: scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                name: "test".into(),
+                created_at: 0,
+                expires_at,
+                revoked_at: None,
+            })
+            .await
+            .unwrap();
+        issued.token
+    }
+
     pub async fn channel(&self) -> Channel {
         Channel::from_shared(self.url())
             .unwrap()
@@ -107,6 +142,14 @@ impl TestServer {
             h.await.unwrap().unwrap();
         }
     }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(message);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
 }
 
 /// Follows WatchEvents until `submission_id` has an event of `until`; returns every event seen for it.
