@@ -1,10 +1,10 @@
 //! AuditService: runs the rule catalogue over a form and its scorecard (pure
-//! AuditForm), stores a submission's findings (AuditSubmission), lists them.
+//! AuditForm), stores the findings of the worker's batches (AuditSubmissions),
+//! audits departments across forms, lists findings.
 
 use std::sync::Arc;
 
 use jixiao_audit::{audit_department, audit_form, Catalogue};
-use jixiao_form::Violation;
 use jixiao_form::{content_digest, Form};
 use jixiao_proto::convert::{
     finding_to_proto, form_from_proto, now_millis, scorecard_from_proto, severity_to_proto,
@@ -131,39 +131,51 @@ impl v1::audit_service_server::AuditService for AuditService {
         Ok(Response::new(v1::AuditFormResponse { findings }))
     }
 
-    async fn audit_submission(
+    async fn audit_submissions(
         &self,
-        request: Request<v1::AuditSubmissionRequest>,
-    ) -> Result<Response<v1::AuditFormResponse>, Status> {
-        let r = request.into_inner();
-        if r.submission_id.trim().is_empty() {
-            return Err(ApiError::invalid_field("submission_id", "is required").into());
+        request: Request<v1::AuditSubmissionsRequest>,
+    ) -> Result<Response<v1::AuditSubmissionsResponse>, Status> {
+        let items = request.into_inner().submissions;
+        let mut counts = Vec::with_capacity(items.len());
+        let mut rows = Vec::with_capacity(items.len());
+        for (i, r) in items.iter().enumerate() {
+            let at = |e: ApiError| e.within(|field| format!("submissions[{i}].{field}"));
+            if r.submission_id.trim().is_empty() {
+                return Err(at(ApiError::invalid_field("submission_id", "is required")).into());
+            }
+            let form = read_form(r.form.as_ref()).map_err(at)?;
+            let mut findings = self.findings(&form, r.scorecard.as_ref()).map_err(at)?;
+            for (n, f) in findings.iter_mut().enumerate() {
+                f.id = format!("{}:{}", r.submission_id, n);
+                f.submission_id = r.submission_id.clone();
+            }
+            rows.push((
+                r.submission_id.clone(),
+                findings
+                    .iter()
+                    .map(|f| NewFinding {
+                        rule_id: f.rule_id.clone(),
+                        // Wire severities are ordered info < warning < error, so ranges work.
+                        severity: f.severity,
+                        finding: f.encode_to_vec(),
+                    })
+                    .collect(),
+            ));
+            counts.push(findings.len() as u32);
         }
-        let form = read_form(r.form.as_ref())?;
-        let mut findings = self.findings(&form, r.scorecard.as_ref())?;
-        for (i, f) in findings.iter_mut().enumerate() {
-            f.id = format!("{}:{}", r.submission_id, i);
-            f.submission_id = r.submission_id.clone();
-        }
-        let rows = findings
-            .iter()
-            .map(|f| NewFinding {
-                rule_id: f.rule_id.clone(),
-                // Wire severities are ordered info < warning < error, so ranges work.
-                severity: f.severity,
-                finding: f.encode_to_vec(),
-            })
-            .collect();
-        if let Some(event) = self
+        let events = self
             .store
-            .replace_findings(&r.submission_id, rows, now_millis())
+            .replace_findings_many(rows, now_millis())
             .await
-            .map_err(ApiError::from)?
-        {
-            self.events.published(event.seq);
-            metrics().forms_audited.inc();
+            .map_err(ApiError::from)?;
+        let written: Vec<i64> = events.iter().flatten().map(|e| e.seq).collect();
+        if let Some(newest) = written.iter().max() {
+            self.events.published(*newest);
         }
-        Ok(Response::new(v1::AuditFormResponse { findings }))
+        metrics().forms_audited.inc_by(written.len() as u64);
+        Ok(Response::new(v1::AuditSubmissionsResponse {
+            findings: counts,
+        }))
     }
 
     async fn audit_department(
@@ -179,22 +191,10 @@ impl v1::audit_service_server::AuditService for AuditService {
                 .iter()
                 .enumerate()
                 .map(|(i, f)| {
-                    read_form(Some(f)).map_err(|e| match e {
-                        ApiError::InvalidArgument { violations, .. } => ApiError::invalid(
-                            violations
-                                .into_iter()
-                                .map(|v| {
-                                    Violation::new(
-                                        format!(
-                                            "forms[{i}].{}",
-                                            v.field.trim_start_matches("form.")
-                                        ),
-                                        v.description,
-                                    )
-                                })
-                                .collect(),
-                        ),
-                        other => other,
+                    read_form(Some(f)).map_err(|e| {
+                        e.within(|field| {
+                            format!("forms[{i}].{}", field.trim_start_matches("form."))
+                        })
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;

@@ -18,7 +18,7 @@ pub enum Scope {
     Export,
     /// RescoreBatch and AuditDepartment: recomputation on demand.
     Rescore,
-    /// Service-to-service calls (AuditSubmission); only the internal token has it.
+    /// Service-to-service calls (AuditSubmissions); only the internal token has it.
     Internal,
 }
 
@@ -76,6 +76,7 @@ pub fn required_scope(path: &str) -> Option<Scope> {
         | "IntakeService/SubmitBatch"
         | "IntakeService/ImportDocument" => Scope::Submit,
         "IntakeService/GetSubmission"
+        | "IntakeService/GetSubmissions"
         | "IntakeService/ListSubmissions"
         | "ScoringService/ScoreForm"
         | "ScoringService/GetScoreCard"
@@ -336,7 +337,7 @@ mod tests {
             Some(Scope::Export)
         );
         assert_eq!(
-            required_scope("/jixiao.v1.AuditService/AuditSubmission"),
+            required_scope("/jixiao.v1.AuditService/AuditSubmissions"),
             Some(Scope::Internal)
         );
         assert_eq!(

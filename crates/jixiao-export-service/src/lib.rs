@@ -390,8 +390,8 @@ impl Selection {
     }
 }
 
-/// The selected submissions as export records, a page at a time: three queries
-/// per page (submissions, their newest scorecards, their findings).
+/// The selected submissions as export records, a page at a time: four queries
+/// per page (submissions, their forms, newest scorecards, findings).
 struct RecordPages<'a> {
     store: &'a Store,
     selection: &'a Selection,
@@ -418,6 +418,7 @@ impl RecordPages<'_> {
             .store
             .latest_scorecards(&ids, self.selection.rulebook.as_deref())
             .await?;
+        let mut forms = self.store.forms_of(&ids).await?;
         let mut findings: std::collections::HashMap<String, Vec<jixiao_audit::Finding>> =
             std::collections::HashMap::new();
         for row in self.store.findings_of(&ids).await? {
@@ -447,7 +448,10 @@ impl RecordPages<'_> {
                 None if self.selection.rulebook.is_some() => continue,
                 None => None,
             };
-            let wire = v1::Form::decode(s.form.as_slice()).map_err(|e| {
+            let bytes = forms.remove(&s.id).ok_or_else(|| {
+                ApiError::Internal(format!("submission {} has no stored form", s.id))
+            })?;
+            let wire = v1::Form::decode(bytes.as_slice()).map_err(|e| {
                 ApiError::Internal(format!("stored form {} does not decode: {e}", s.id))
             })?;
             let form = form_from_proto(&wire).map_err(|v| {

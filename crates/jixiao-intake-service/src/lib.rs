@@ -22,6 +22,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 /// Forms stored per transaction in a batch.
 const BATCH_CHUNK: usize = 500;
+/// Submissions one GetSubmissions may ask for.
+const MAX_IDS: usize = 1000;
 
 /// What one request may bring.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +93,7 @@ impl IntakeService {
                     newest_event = newest_event.max(Some(created.event.seq));
                 }
                 v1::SubmitFormResponse {
-                    submission: Some(submission_to_proto(&o.submission, false)),
+                    submission: Some(submission_to_proto(&o.submission, None)),
                     deduplicated: o.created.is_none(),
                 }
             })
@@ -281,7 +283,8 @@ fn new_submission(tenant: String, form: &Form, rulebook_id: String) -> NewSubmis
     }
 }
 
-fn submission_to_proto(m: &submission::Model, with_form: bool) -> v1::Submission {
+/// A stored submission on the wire, with its form when the stored bytes are given.
+fn submission_to_proto(m: &submission::Model, form: Option<&[u8]>) -> v1::Submission {
     let kind = match jixiao_form::FormKind::from_name(&m.kind) {
         Some(jixiao_form::FormKind::Project) => v1::FormKind::Project,
         Some(jixiao_form::FormKind::Department) => v1::FormKind::Department,
@@ -299,9 +302,7 @@ fn submission_to_proto(m: &submission::Model, with_form: bool) -> v1::Submission
         fiscal_year: m.fiscal_year,
         received_at: Some(timestamp(m.received_at)),
         // Stored bytes were encoded by this service from a valid form.
-        form: with_form
-            .then(|| v1::Form::decode(m.form.as_slice()).ok())
-            .flatten(),
+        form: form.and_then(|b| v1::Form::decode(b).ok()),
     }
 }
 
@@ -393,7 +394,49 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             .map_err(ApiError::from)?
             .filter(|m| caller.sees(&m.tenant))
             .ok_or_else(|| ApiError::not_found(format!("submission {id} does not exist")))?;
-        Ok(Response::new(submission_to_proto(&m, true)))
+        let forms = self
+            .store
+            .forms_of(std::slice::from_ref(&m.id))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(submission_to_proto(
+            &m,
+            forms.get(&m.id).map(Vec::as_slice),
+        )))
+    }
+
+    async fn get_submissions(
+        &self,
+        request: Request<v1::GetSubmissionsRequest>,
+    ) -> Result<Response<v1::GetSubmissionsResponse>, Status> {
+        let caller = caller(&request)?;
+        let ids = request.into_inner().ids;
+        if ids.len() > MAX_IDS {
+            return Err(ApiError::invalid_field(
+                "ids",
+                format!("at most {MAX_IDS} ids at once, got {}", ids.len()),
+            )
+            .into());
+        }
+        let rows: Vec<submission::Model> = self
+            .store
+            .submissions(&ids)
+            .await
+            .map_err(ApiError::from)?
+            .into_iter()
+            .filter(|m| caller.sees(&m.tenant))
+            .collect();
+        let forms = self
+            .store
+            .forms_of(&rows.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(v1::GetSubmissionsResponse {
+            submissions: rows
+                .iter()
+                .map(|m| submission_to_proto(m, forms.get(&m.id).map(Vec::as_slice)))
+                .collect(),
+        }))
     }
 
     async fn list_submissions(
@@ -410,11 +453,19 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             .list_submissions(&filter, after, size)
             .await
             .map_err(ApiError::from)?;
+        let forms = if r.with_forms {
+            self.store
+                .forms_of(&rows.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
+                .await
+                .map_err(ApiError::from)?
+        } else {
+            Default::default()
+        };
         Ok(Response::new(v1::ListSubmissionsResponse {
             next_page_token: next_token(rows.len(), size, rows.last().map(|m| m.seq)),
             submissions: rows
                 .iter()
-                .map(|m| submission_to_proto(m, r.with_forms))
+                .map(|m| submission_to_proto(m, forms.get(&m.id).map(Vec::as_slice)))
                 .collect(),
         }))
     }

@@ -2,8 +2,9 @@
 //! asks audit, and only then acks. A failure leaves the delivery pending, to
 //! be reclaimed and retried; every step is idempotent.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jixiao_proto::convert::{form_from_proto, now_millis, timestamp};
 use jixiao_proto::v1::{
@@ -13,12 +14,16 @@ use jixiao_queue::{Delivery, EventBus, JobQueue};
 use jixiao_scoring::Rulebooks;
 use jixiao_status::{from_peer, ApiError};
 use jixiao_store::{NewScoreCard, Store};
-use jixiao_telemetry::{follow, metrics::metrics, PeerChannel};
+use jixiao_telemetry::{follow, link, metrics::metrics, PeerChannel};
 use prost::Message;
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::{pick_rulebook, score};
+
+/// Forms per call to intake or audit: with a form and its scorecard at
+/// 8–10 KiB, a call stays near 2 MiB, under the 4 MiB message limit.
+const FORMS_PER_CALL: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -47,41 +52,56 @@ pub struct ScoringWorker {
 pub type Department = (String, String, i32);
 
 /// Departments whose forms changed since their last cross-form audit. The
-/// audit reads all of a department's forms, so it runs at most once per
-/// department per interval, off the scoring path, however many forms arrive.
+/// audit reads all of a department's forms, so it runs off the scoring path,
+/// once a department has been quiet for the interval (its forms tend to come
+/// together) and at the latest ten intervals after its first change.
 #[derive(Default)]
 pub struct DepartmentAudits {
-    dirty: std::sync::Mutex<Vec<Department>>,
+    /// Department → (first change, last change) since its last audit.
+    dirty: std::sync::Mutex<HashMap<Department, (Instant, Instant)>>,
 }
 
 impl DepartmentAudits {
     pub fn mark(&self, departments: Vec<Department>) {
+        let now = Instant::now();
         let mut dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
         for d in departments {
-            if !dirty.contains(&d) {
-                dirty.push(d);
-            }
+            dirty
+                .entry(d)
+                .and_modify(|e| e.1 = now)
+                .or_insert((now, now));
         }
     }
 
-    fn take(&self) -> Vec<Department> {
-        std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
+    /// The departments due: quiet for `quiet`, or waiting for ten times that.
+    fn due(&self, quiet: Duration) -> Vec<Department> {
+        let now = Instant::now();
+        let mut dirty = self.dirty.lock().unwrap_or_else(|p| p.into_inner());
+        let due: Vec<Department> = dirty
+            .iter()
+            .filter(|(_, (first, last))| now - *last >= quiet || now - *first >= quiet * 10)
+            .map(|(d, _)| d.clone())
+            .collect();
+        for d in &due {
+            dirty.remove(d);
+        }
+        due
     }
 
-    /// Every `interval`, audits the departments marked since the last round;
-    /// a failed one is marked again. Ends when `shutdown` turns true.
+    /// Audits the departments that are due, checking every second; a failed
+    /// one is marked again. Ends when `shutdown` turns true.
     pub async fn run(
         self: Arc<Self>,
         mut audit: AuditServiceClient<PeerChannel>,
-        interval: Duration,
+        quiet: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) {
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(quiet.min(Duration::from_secs(1))) => {}
                 _ = shutdown.wait_for(|s| *s) => return,
             }
-            for (tenant, unit, fiscal_year) in self.take() {
+            for (tenant, unit, fiscal_year) in self.due(quiet) {
                 let request = v1::AuditDepartmentRequest {
                     tenant: tenant.clone(),
                     unit: unit.clone(),
@@ -137,64 +157,90 @@ impl ScoringWorker {
                     _ = shutdown.changed() => break,
                 };
             }
-            let mut departments = Vec::new();
-            for delivery in batch {
-                // The job's work joins the trace of the request that queued it.
-                let span = tracing::info_span!("score job", submission = %delivery.job.submission_id, deliveries = delivery.deliveries);
-                follow(&span, &delivery.job.trace_context);
-                match self.process(&delivery).instrument(span).await {
-                    Ok(department) => {
-                        // Acked as soon as its own result is committed: a delivery is
-                        // never idle for the rest of the batch, so no live job is reclaimed.
-                        if let Err(e) = self.queue.ack(std::slice::from_ref(&delivery.id)).await {
-                            tracing::warn!(error = %e, "ack failed; the job will be redelivered and is idempotent");
-                        }
-                        if !departments.contains(&department) {
-                            departments.push(department);
-                        }
-                    }
-                    Err(e) => tracing::warn!(
-                        submission = %delivery.job.submission_id,
-                        deliveries = delivery.deliveries,
-                        error = ?e,
-                        "scoring job failed; it will be retried"
-                    ),
+            // The batch's work joins the trace of the request that queued its
+            // first job; the others' traces are linked.
+            let span = tracing::info_span!("score batch", jobs = batch.len());
+            if let Some(first) = batch.first() {
+                follow(&span, &first.job.trace_context);
+            }
+            for d in batch.iter().skip(1) {
+                link(&span, &d.job.trace_context);
+            }
+            let (done, departments) = match self.process(&batch).instrument(span).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(jobs = batch.len(), error = ?e, "scoring batch failed; its jobs will be retried");
+                    continue;
                 }
+            };
+            // Acked once their scorecards are committed and audit has answered;
+            // a job left out (its submission missing) is redelivered.
+            if let Err(e) = self.queue.ack(&done).await {
+                tracing::warn!(error = %e, "ack failed; the jobs will be redelivered and are idempotent");
             }
             self.departments.mark(departments);
         }
     }
 
-    /// Scores and audits one job; returns the department (tenant, unit, year) it belongs to.
-    async fn process(&mut self, delivery: &Delivery) -> Result<Department, ApiError> {
-        let job = &delivery.job;
-        let mut request = tonic::Request::new(v1::GetSubmissionRequest {
-            id: job.submission_id.clone(),
-        });
-        request.set_timeout(self.options.rpc_timeout);
-        let submission = self
-            .intake
-            .get_submission(request)
-            .await
-            .map_err(|s| from_peer("intake", s))?
-            .into_inner();
-        let wire_form = submission.form.ok_or_else(|| {
-            ApiError::Internal(format!(
-                "submission {} came without its form",
-                job.submission_id
-            ))
-        })?;
-        let form = form_from_proto(&wire_form)
-            .map_err(|v| ApiError::Internal(format!("stored form is invalid: {v:?}")))?;
-        let rulebook = pick_rulebook(&self.rulebooks, &job.rulebook_id)?;
-        let mut card = score(&form, rulebook);
+    /// Scores and audits a batch of jobs with one call to intake, one
+    /// transaction and one call to audit; returns the deliveries done and the
+    /// departments (tenant, unit, year) they touched.
+    async fn process(
+        &mut self,
+        batch: &[Delivery],
+    ) -> Result<(Vec<String>, Vec<Department>), ApiError> {
+        let mut ids: Vec<String> = batch.iter().map(|d| d.job.submission_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        // Forms are a few KiB each: asked for in slices that keep every
+        // message well under the message limit.
+        let mut submissions: HashMap<String, v1::Submission> = HashMap::new();
+        for slice in ids.chunks(FORMS_PER_CALL) {
+            let mut request = tonic::Request::new(v1::GetSubmissionsRequest {
+                ids: slice.to_vec(),
+            });
+            request.set_timeout(self.options.rpc_timeout);
+            submissions.extend(
+                self.intake
+                    .get_submissions(request)
+                    .await
+                    .map_err(|s| from_peer("intake", s))?
+                    .into_inner()
+                    .submissions
+                    .into_iter()
+                    .map(|s| (s.id.clone(), s)),
+            );
+        }
         let computed_at = now_millis();
-        card.id = format!("{}:{}:{}", job.submission_id, rulebook.id, rulebook.version);
-        card.submission_id = job.submission_id.clone();
-        card.computed_at = Some(timestamp(computed_at));
-        let (stored, event) = self
-            .store
-            .save_scorecard(NewScoreCard {
+        // Each job that can be scored: its delivery, submission and card.
+        let mut scored = Vec::with_capacity(batch.len());
+        for delivery in batch {
+            let job = &delivery.job;
+            let Some(submission) = submissions.get(&job.submission_id) else {
+                tracing::warn!(submission = %job.submission_id, deliveries = delivery.deliveries, "scoring job for a submission intake does not have; it will be retried");
+                continue;
+            };
+            let wire_form = submission.form.as_ref().ok_or_else(|| {
+                ApiError::Internal(format!(
+                    "submission {} came without its form",
+                    job.submission_id
+                ))
+            })?;
+            let form = form_from_proto(wire_form)
+                .map_err(|v| ApiError::Internal(format!("stored form is invalid: {v:?}")))?;
+            let rulebook = match pick_rulebook(&self.rulebooks, &job.rulebook_id) {
+                Ok(rb) => rb,
+                Err(e) => {
+                    tracing::warn!(submission = %job.submission_id, error = ?e, "scoring job names an unknown rulebook; it will be retried");
+                    continue;
+                }
+            };
+            // Intake computed the digest of exactly this content.
+            let mut card = score(&form, Some(&submission.content_digest), rulebook);
+            card.id = format!("{}:{}:{}", job.submission_id, rulebook.id, rulebook.version);
+            card.submission_id = job.submission_id.clone();
+            card.computed_at = Some(timestamp(computed_at));
+            let new = NewScoreCard {
                 id: card.id.clone(),
                 submission_id: job.submission_id.clone(),
                 rulebook_id: rulebook.id.clone(),
@@ -205,30 +251,77 @@ impl ScoringWorker {
                 card: card.encode_to_vec(),
                 computed_at,
                 tenant: submission.tenant.clone(),
-            })
-            .await?;
-        if let Some(e) = event {
-            self.events.published(e.seq);
-            metrics().forms_scored.inc();
+                budget_unit: submission.budget_unit.clone(),
+                fiscal_year: submission.fiscal_year,
+            };
+            scored.push((delivery, submission, new));
         }
+        let stored = self
+            .store
+            .save_scorecards(scored.iter().map(|(_, _, n)| n.clone()).collect())
+            .await?;
+        let fresh: Vec<i64> = stored
+            .iter()
+            .filter_map(|(_, e)| e.as_ref().map(|e| e.seq))
+            .collect();
+        if let Some(newest) = fresh.iter().max() {
+            self.events.published(*newest);
+        }
+        metrics().forms_scored.inc_by(fresh.len() as u64);
         // A redelivered job audits the scorecard stored first, not a new one.
-        let card = v1::ScoreCard::decode(stored.card.as_slice())
-            .map_err(|e| ApiError::Internal(format!("stored scorecard does not decode: {e}")))?;
-        let mut request = tonic::Request::new(v1::AuditSubmissionRequest {
-            submission_id: job.submission_id.clone(),
-            tenant: submission.tenant.clone(),
-            form: Some(wire_form),
-            scorecard: Some(card),
-        });
-        request.set_timeout(self.options.rpc_timeout);
-        self.audit
-            .audit_submission(request)
-            .await
-            .map_err(|s| from_peer("audit", s))?;
-        Ok((
-            submission.tenant,
-            submission.budget_unit,
-            submission.fiscal_year,
-        ))
+        let mut audits = Vec::with_capacity(stored.len());
+        for ((_, submission, _), (card, _)) in scored.iter().zip(&stored) {
+            audits.push(v1::AuditSubmissionRequest {
+                submission_id: submission.id.clone(),
+                tenant: submission.tenant.clone(),
+                form: submission.form.clone(),
+                scorecard: Some(v1::ScoreCard::decode(card.card.as_slice()).map_err(|e| {
+                    ApiError::Internal(format!("stored scorecard does not decode: {e}"))
+                })?),
+            });
+        }
+        let mut audits = audits.into_iter().peekable();
+        while audits.peek().is_some() {
+            let slice: Vec<_> = audits.by_ref().take(FORMS_PER_CALL).collect();
+            let mut request =
+                tonic::Request::new(v1::AuditSubmissionsRequest { submissions: slice });
+            request.set_timeout(self.options.rpc_timeout);
+            self.audit
+                .audit_submissions(request)
+                .await
+                .map_err(|s| from_peer("audit", s))?;
+        }
+        let mut departments: Vec<Department> = Vec::new();
+        let mut done = Vec::with_capacity(scored.len());
+        for (delivery, submission, _) in &scored {
+            done.push(delivery.id.clone());
+            let d = (
+                submission.tenant.clone(),
+                submission.budget_unit.clone(),
+                submission.fiscal_year,
+            );
+            if !departments.contains(&d) {
+                departments.push(d);
+            }
+        }
+        Ok((done, departments))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_department_is_audited_once_quiet_or_after_ten_intervals() {
+        let audits = DepartmentAudits::default();
+        let d = ("t".to_string(), "甲局".to_string(), 2024);
+        audits.mark(vec![d.clone(), d.clone()]);
+        assert!(
+            audits.due(Duration::from_secs(60)).is_empty(),
+            "not quiet yet"
+        );
+        assert_eq!(audits.due(Duration::ZERO), vec![d.clone()]);
+        assert!(audits.due(Duration::ZERO).is_empty(), "taken once");
     }
 }

@@ -43,7 +43,8 @@ pub struct WorkerConfig {
     pub max_deliveries: u32,
     /// Seconds between relays of jobs still queued in the database (0: at start only).
     pub relay_interval_secs: u64,
-    /// Seconds between cross-form audits of departments whose forms changed.
+    /// Seconds a department's forms must be quiet before its cross-form audit
+    /// runs (at the latest ten times this after its first change).
     pub department_audit_secs: u64,
     /// Deadline in seconds of each call the worker makes to intake and audit.
     pub rpc_timeout_secs: u64,

@@ -30,11 +30,14 @@ use jixiao_store::Store;
 use jixiao_telemetry::PeerChannel;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, Server, ServerTlsConfig};
 
 pub use config::{Config, Role, ALL_ROLES};
 
+/// HTTP/2 receive windows, for the megabyte batches clients and services send.
+const STREAM_WINDOW: u32 = 8 << 20;
+const CONNECTION_WINDOW: u32 = 16 << 20;
 /// Scoring jobs re-read from the database per query at start.
 const RELAY_PAGE: u64 = 1000;
 /// Events kept in the Redis event stream for dashboards (approximately).
@@ -125,7 +128,11 @@ impl Peers {
         };
         let mut endpoint = Channel::from_shared(uri.clone())
             .with_context(|| format!("peer address {uri:?} is not a URI"))?
-            .connect_timeout(Duration::from_secs(5));
+            .connect_timeout(Duration::from_secs(5))
+            // Batches between the services are megabytes: a 64 KiB window
+            // would make each one wait on dozens of window updates.
+            .initial_stream_window_size(Some(STREAM_WINDOW))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW));
         if let Some(tls) = &self.tls {
             endpoint = endpoint
                 .tls_config(tls.clone())
@@ -388,7 +395,10 @@ impl Bound {
             tokens = config.auth.required,
             "jixiao serving"
         );
-        let mut server = Server::builder().trace_fn(jixiao_telemetry::rpc_span);
+        let mut server = Server::builder()
+            .trace_fn(jixiao_telemetry::rpc_span)
+            .initial_stream_window_size(Some(STREAM_WINDOW))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW));
         if config.limits.request_timeout_secs > 0 {
             // A client's shorter grpc-timeout wins; this caps the rest.
             server = server.timeout(Duration::from_secs(config.limits.request_timeout_secs));
@@ -415,9 +425,13 @@ impl Bound {
             .add_optional_service(scoring)
             .add_optional_service(audit)
             .add_optional_service(export)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
-                let _ = server_stop_rx.await;
-            })
+            // Small RPCs between the services must not wait out Nagle's algorithm.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async {
+                    let _ = server_stop_rx.await;
+                },
+            )
             .await
             .context("gRPC server failed")?;
         tracing::info!("stopped");

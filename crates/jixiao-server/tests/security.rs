@@ -212,20 +212,36 @@ async fn every_rpc(
         ),
     ));
     out.push((
-        "AuditSubmission (internal)",
+        "AuditSubmissions (internal)",
         judge(
             audit
-                .audit_submission(authed(
-                    v1::AuditSubmissionRequest {
-                        submission_id: id.clone(),
-                        tenant: YUEYANG.into(),
-                        form: Some(yueyang_radio_form()),
-                        scorecard: None,
+                .audit_submissions(authed(
+                    v1::AuditSubmissionsRequest {
+                        submissions: vec![v1::AuditSubmissionRequest {
+                            submission_id: id.clone(),
+                            tenant: YUEYANG.into(),
+                            form: Some(yueyang_radio_form()),
+                            scorecard: None,
+                        }],
                     },
                     token,
                 ))
                 .await,
             |_| true,
+        ),
+    ));
+    out.push((
+        "GetSubmissions",
+        judge(
+            intake
+                .get_submissions(authed(
+                    v1::GetSubmissionsRequest {
+                        ids: vec![id.clone()],
+                    },
+                    token,
+                ))
+                .await,
+            |r| !r.submissions.is_empty(),
         ),
     ));
     out.push((
@@ -428,9 +444,10 @@ async fn a_token_of_one_city_cannot_read_or_change_another_citys_data() {
             Refused(Code::PermissionDenied),
         ),
         (
-            "AuditSubmission (internal)",
+            "AuditSubmissions (internal)",
             Refused(Code::PermissionDenied),
         ),
+        ("GetSubmissions", Clean),
         (
             "AuditDepartment of the other tenant",
             Refused(Code::PermissionDenied),

@@ -1,6 +1,6 @@
 //! One trace from the request to the audit: intake's SubmitForm, the scoring
-//! job taken from the queue, the worker's GetSubmission call to intake and its
-//! AuditSubmission call to audit all share one trace id (spans exported to an
+//! batch taken from the queue, the worker's GetSubmissions call to intake and its
+//! AuditSubmissions call to audit all share one trace id (spans exported to an
 //! in-memory OpenTelemetry exporter). Its own test binary: it installs the
 //! process's tracing subscriber.
 
@@ -54,14 +54,14 @@ async fn one_trace_spans_intake_queue_scoring_and_audit() {
         spans.iter().map(|s| &s.name).collect::<Vec<_>>()
     );
     let trace = submit[0].span_context.trace_id();
-    let job = by_name("score job");
+    let job = by_name("score batch");
     assert!(!job.is_empty());
-    let get = by_name("jixiao.v1.IntakeService/GetSubmission");
-    let audit = by_name("jixiao.v1.AuditService/AuditSubmission");
+    let get = by_name("jixiao.v1.IntakeService/GetSubmissions");
+    let audit = by_name("jixiao.v1.AuditService/AuditSubmissions");
     for (what, found) in [
-        ("score job", &job),
-        ("GetSubmission", &get),
-        ("AuditSubmission", &audit),
+        ("score batch", &job),
+        ("GetSubmissions", &get),
+        ("AuditSubmissions", &audit),
     ] {
         assert!(
             found.iter().any(|s| s.span_context.trace_id() == trace),

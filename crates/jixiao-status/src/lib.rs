@@ -62,6 +62,20 @@ impl ApiError {
         Self::invalid(vec![Violation::new(field, description)])
     }
 
+    /// The same error about one item of a list: each violated field is renamed
+    /// (`form.fiscal_year` → `forms[3].fiscal_year`); other errors pass as they are.
+    pub fn within(self, rename: impl Fn(&str) -> String) -> Self {
+        match self {
+            ApiError::InvalidArgument { violations, .. } => ApiError::invalid(
+                violations
+                    .into_iter()
+                    .map(|v| Violation::new(rename(&v.field), v.description))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         ApiError::NotFound(what.into())
     }

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(FindingScope),
             Box::new(EventRetention),
             Box::new(TokensAndTenancy),
+            Box::new(FormsApart),
         ]
     }
 }
@@ -282,6 +283,51 @@ impl MigrationTrait for TokensAndTenancy {
                         .not_null()
                         .default(""),
                 )
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Forms move to a table of their own: a status change then rewrites a row
+/// of a few dozen bytes instead of one carrying the form.
+struct FormsApart;
+
+impl MigrationName for FormsApart {
+    fn name(&self) -> &str {
+        "m20261130_000005_forms_apart"
+    }
+}
+
+#[derive(DeriveIden)]
+enum SubmissionForms {
+    Table,
+    Id,
+    Form,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FormsApart {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(SubmissionForms::Table)
+                .if_not_exists()
+                .col(text(SubmissionForms::Id).primary_key().to_owned())
+                .col(ColumnDef::new(SubmissionForms::Form).blob().not_null())
+                .to_owned(),
+        )
+        .await?;
+        m.get_connection()
+            .execute_unprepared(
+                "INSERT INTO submission_forms (id, form) SELECT id, form FROM submissions",
+            )
+            .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Submissions::Table)
+                .drop_column(Submissions::Form)
                 .to_owned(),
         )
         .await?;

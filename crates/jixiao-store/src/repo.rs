@@ -5,12 +5,14 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::TryInsertResult;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::entity::{api_token, event, event_log, finding, scorecard, scoring_job, submission};
+use crate::entity::{
+    api_token, event, event_log, finding, scorecard, scoring_job, submission, submission_form,
+};
 use crate::error::StoreError;
 use crate::migration::Migrator;
 
@@ -74,8 +76,10 @@ pub struct NewScoreCard {
     pub grade: String,
     pub card: Vec<u8>,
     pub computed_at: i64,
-    /// The submission's tenant.
+    /// The submission's tenant, 预算单位 and year, for the `scored` event.
     pub tenant: String,
+    pub budget_unit: String,
+    pub fiscal_year: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +128,9 @@ pub struct EventFilter {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite has one writer: write transactions queue here, in this process,
+    /// rather than collide and sleep in SQLite's busy handler.
+    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Store {
@@ -136,18 +143,41 @@ impl Store {
         if url.starts_with("sqlite:") {
             // One writer at a time is all SQLite allows; more connections only contend.
             opt.max_connections(4);
+            // Per connection, every one of them: WAL (readers never wait for the
+            // writer), no fsync per commit (the WAL is synced at checkpoints), a
+            // 64 MiB page cache and reads through mmap instead of read().
+            opt.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("cache_size", "-65536")
+                    .pragma("mmap_size", "268435456")
+                    .pragma("temp_store", "memory")
+                    // Fewer, larger checkpoints: a page written often is copied once.
+                    .pragma("wal_autocheckpoint", "16384")
+            });
         } else {
             opt.max_connections(16);
         }
         let db = Database::connect(opt).await?;
-        if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-            db.execute_unprepared(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
-            )
-            .await?;
-        }
         Migrator::up(&db, None).await?;
-        Ok(Store { db })
+        let writer = (db.get_database_backend() == sea_orm::DbBackend::Sqlite)
+            .then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Store { db, writer })
+    }
+
+    /// A write transaction; on SQLite it waits its turn first.
+    async fn write(
+        &self,
+    ) -> Result<(
+        Option<tokio::sync::OwnedMutexGuard<()>>,
+        sea_orm::DatabaseTransaction,
+    )> {
+        let turn = match &self.writer {
+            Some(w) => Some(w.clone().lock_owned().await),
+            None => None,
+        };
+        Ok((turn, self.db.begin().await?))
     }
 
     /// Stores a submission with its scoring job and `received` event in one
@@ -165,15 +195,11 @@ impl Store {
         if news.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin().await?;
+        let (_turn, txn) = self.write().await?;
         // One row per id (the id follows from tenant and content); the insert comes
         // first so a SQLite transaction takes the write lock at once.
-        let mut distinct: Vec<&NewSubmission> = Vec::new();
-        for n in &news {
-            if !distinct.iter().any(|d| d.id == n.id) {
-                distinct.push(n);
-            }
-        }
+        let mut ids = std::collections::HashSet::new();
+        let distinct: Vec<&NewSubmission> = news.iter().filter(|n| ids.insert(&n.id)).collect();
         let inserted =
             submission::Entity::insert_many(distinct.iter().map(|new| submission::ActiveModel {
                 seq: NotSet,
@@ -187,25 +213,34 @@ impl Store {
                 project_name: Set(new.project_name.clone()),
                 fiscal_year: Set(new.fiscal_year),
                 status: Set(STATUS_RECEIVED.into()),
-                form: Set(new.form.clone()),
                 received_at: Set(new.received_at),
             }))
             .on_conflict(OnConflict::new().do_nothing().to_owned())
             .do_nothing()
             .exec_with_returning_many(&txn)
             .await?;
-        let created: Vec<submission::Model> = match inserted {
-            TryInsertResult::Inserted(rows) => rows,
-            TryInsertResult::Conflicted | TryInsertResult::Empty => Vec::new(),
+        let created: std::collections::HashMap<String, submission::Model> = match inserted {
+            TryInsertResult::Inserted(rows) => {
+                rows.into_iter().map(|r| (r.id.clone(), r)).collect()
+            }
+            TryInsertResult::Conflicted | TryInsertResult::Empty => Default::default(),
         };
         let created_new: Vec<&NewSubmission> = distinct
             .iter()
             .copied()
-            .filter(|n| created.iter().any(|c| c.id == n.id))
+            .filter(|n| created.contains_key(&n.id))
             .collect();
         let mut jobs = Vec::new();
         let mut events = Vec::new();
         if !created_new.is_empty() {
+            submission_form::Entity::insert_many(created_new.iter().map(|n| {
+                submission_form::ActiveModel {
+                    id: Set(n.id.clone()),
+                    form: Set(n.form.clone()),
+                }
+            }))
+            .exec_without_returning(&txn)
+            .await?;
             jobs = scoring_job::Entity::insert_many(created_new.iter().map(|n| {
                 scoring_job::ActiveModel {
                     seq: NotSet,
@@ -218,56 +253,63 @@ impl Store {
             }))
             .exec_with_returning_many(&txn)
             .await?;
-            lock_event_log(&txn).await?;
-            events = event::Entity::insert_many(created_new.iter().map(|n| event::ActiveModel {
-                seq: NotSet,
-                event_type: Set("received".into()),
-                submission_id: Set(n.id.clone()),
-                tenant: Set(n.tenant.clone()),
-                budget_unit: Set(n.budget_unit.clone()),
-                fiscal_year: Set(n.fiscal_year),
-                at: Set(n.received_at),
-                detail: Set(String::new()),
-            }))
-            .exec_with_returning_many(&txn)
+            events = insert_events(
+                &txn,
+                created_new
+                    .iter()
+                    .map(|n| NewEvent {
+                        event_type: "received",
+                        submission_id: n.id.clone(),
+                        tenant: n.tenant.clone(),
+                        budget_unit: n.budget_unit.clone(),
+                        fiscal_year: n.fiscal_year,
+                        at: n.received_at,
+                        detail: String::new(),
+                    })
+                    .collect(),
+            )
             .await?;
         }
         let others: Vec<String> = distinct
             .iter()
-            .filter(|n| !created.iter().any(|c| c.id == n.id))
+            .filter(|n| !created.contains_key(&n.id))
             .map(|n| n.id.clone())
             .collect();
-        let existing = if others.is_empty() {
-            Vec::new()
+        let existing: std::collections::HashMap<String, submission::Model> = if others.is_empty() {
+            Default::default()
         } else {
             submission::Entity::find()
                 .filter(submission::Column::Id.is_in(others))
                 .all(&txn)
                 .await?
+                .into_iter()
+                .map(|r| (r.id.clone(), r))
+                .collect()
         };
         txn.commit().await?;
+        let mut jobs: std::collections::HashMap<String, scoring_job::Model> = jobs
+            .into_iter()
+            .map(|j| (j.submission_id.clone(), j))
+            .collect();
+        let mut events: std::collections::HashMap<String, event::Model> = events
+            .into_iter()
+            .map(|e| (e.submission_id.clone(), e))
+            .collect();
         // In request order; a repeat inside the batch is "already there" after its first.
-        let mut reported: Vec<&str> = Vec::new();
         news.iter()
             .map(|n| {
-                let first = !reported.contains(&n.id.as_str());
-                reported.push(&n.id);
-                if first {
-                    if let Some(row) = created.iter().find(|c| c.id == n.id) {
-                        let job = jobs.iter().find(|j| j.submission_id == n.id).cloned();
-                        let event = events.iter().find(|e| e.submission_id == n.id).cloned();
-                        if let (Some(job), Some(event)) = (job, event) {
-                            return Ok(SubmitOutcome {
-                                submission: row.clone(),
-                                created: Some(Created { job, event }),
-                            });
-                        }
+                if let Some(row) = created.get(&n.id) {
+                    // Removed when reported, so a repeat is reported as stored.
+                    if let (Some(job), Some(event)) = (jobs.remove(&n.id), events.remove(&n.id)) {
+                        return Ok(SubmitOutcome {
+                            submission: row.clone(),
+                            created: Some(Created { job, event }),
+                        });
                     }
                 }
                 let row = created
-                    .iter()
-                    .chain(&existing)
-                    .find(|c| c.id == n.id)
+                    .get(&n.id)
+                    .or_else(|| existing.get(&n.id))
                     .cloned()
                     .ok_or_else(|| internal("submission conflicted but cannot be read back"))?;
                 Ok(SubmitOutcome {
@@ -276,6 +318,28 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The stored forms (encoded `jixiao.v1.Form`) of `ids`, in one query.
+    pub async fn forms_of(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
+        Ok(submission_form::Entity::find()
+            .filter(submission_form::Column::Id.is_in(ids.iter().cloned()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.form))
+            .collect())
+    }
+
+    /// The submissions of `ids` that exist, in one query.
+    pub async fn submissions(&self, ids: &[String]) -> Result<Vec<submission::Model>> {
+        Ok(submission::Entity::find()
+            .filter(submission::Column::Id.is_in(ids.iter().cloned()))
+            .all(&self.db)
+            .await?)
     }
 
     pub async fn submission(&self, id: &str) -> Result<Option<submission::Model>> {
@@ -293,28 +357,38 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<submission::Model>> {
         use submission::Column as C;
-        let mut q = submission::Entity::find().filter(C::Seq.gt(after_seq));
-        if let Some(t) = &f.tenant {
-            q = q.filter(C::Tenant.eq(t));
+        let select = |unit_column: Option<(C, &String)>| {
+            let mut q = submission::Entity::find().filter(C::Seq.gt(after_seq));
+            if let Some(t) = &f.tenant {
+                q = q.filter(C::Tenant.eq(t));
+            }
+            if let Some(r) = &f.region {
+                q = q.filter(in_region(C::Tenant, r));
+            }
+            if let Some((column, unit)) = unit_column {
+                q = q.filter(column.eq(unit));
+            }
+            if let Some(y) = f.fiscal_year {
+                q = q.filter(C::FiscalYear.eq(y));
+            }
+            if let Some(s) = &f.status {
+                q = q.filter(C::Status.eq(s));
+            }
+            q.order_by_asc(C::Seq).limit(limit)
+        };
+        let Some(unit) = &f.unit else {
+            return Ok(select(None).all(&self.db).await?);
+        };
+        // A unit may be any of the three: one indexed query per column (an OR
+        // across them makes the databases scan the table), merged in order.
+        let mut rows: Vec<submission::Model> = Vec::new();
+        for column in [C::BudgetUnit, C::CompetentDepartment, C::ImplementingUnit] {
+            rows.extend(select(Some((column, unit))).all(&self.db).await?);
         }
-        if let Some(r) = &f.region {
-            q = q.filter(in_region(C::Tenant, r));
-        }
-        if let Some(unit) = &f.unit {
-            q = q.filter(
-                sea_orm::Condition::any()
-                    .add(C::BudgetUnit.eq(unit))
-                    .add(C::CompetentDepartment.eq(unit))
-                    .add(C::ImplementingUnit.eq(unit)),
-            );
-        }
-        if let Some(y) = f.fiscal_year {
-            q = q.filter(C::FiscalYear.eq(y));
-        }
-        if let Some(s) = &f.status {
-            q = q.filter(C::Status.eq(s));
-        }
-        Ok(q.order_by_asc(C::Seq).limit(limit).all(&self.db).await?)
+        rows.sort_by_key(|r| r.seq);
+        rows.dedup_by_key(|r| r.seq);
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(rows)
     }
 
     /// Queues (again) a scoring job per submission with `rulebook_id`, in one
@@ -329,7 +403,7 @@ impl Store {
         if submission_ids.is_empty() {
             return Ok(());
         }
-        let txn = self.db.begin().await?;
+        let (_turn, txn) = self.write().await?;
         scoring_job::Entity::insert_many(submission_ids.iter().map(|id| {
             scoring_job::ActiveModel {
                 seq: NotSet,
@@ -387,62 +461,129 @@ impl Store {
         &self,
         new: NewScoreCard,
     ) -> Result<(scorecard::Model, Option<event::Model>)> {
-        let txn = self.db.begin().await?;
-        let inserted = scorecard::Entity::insert(scorecard::ActiveModel {
-            seq: NotSet,
-            id: Set(new.id.clone()),
-            submission_id: Set(new.submission_id.clone()),
-            rulebook_id: Set(new.rulebook_id.clone()),
-            rulebook_version: Set(new.rulebook_version.clone()),
-            input_digest: Set(new.input_digest.clone()),
-            recomputed_total: Set(new.recomputed_total.clone()),
-            grade: Set(new.grade.clone()),
-            card: Set(new.card.clone()),
-            computed_at: Set(new.computed_at),
-            tenant: Set(new.tenant.clone()),
-        })
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec(&txn)
-        .await;
-        let fresh = match inserted {
-            Ok(_) => true,
-            Err(DbErr::RecordNotInserted) => false,
-            Err(e) => return Err(e.into()),
-        };
-        scoring_job::Entity::update_many()
-            .col_expr(scoring_job::Column::State, JOB_DONE.into())
-            .filter(scoring_job::Column::SubmissionId.eq(&new.submission_id))
-            .filter(scoring_job::Column::RulebookId.eq(&new.rulebook_id))
-            .exec(&txn)
+        let mut out = self.save_scorecards(vec![new]).await?;
+        Ok(out.remove(0))
+    }
+
+    /// As [`Store::save_scorecard`] for a batch, in one transaction whatever its
+    /// size: the cards (new ones only), their jobs, the submissions' status and
+    /// the events are each one statement. Results follow the input order.
+    pub async fn save_scorecards(
+        &self,
+        news: Vec<NewScoreCard>,
+    ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
+        use std::collections::{HashMap, HashSet};
+        if news.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (_turn, txn) = self.write().await?;
+        let mut seen = HashSet::new();
+        let distinct: Vec<&NewScoreCard> = news.iter().filter(|n| seen.insert(&n.id)).collect();
+        let inserted =
+            scorecard::Entity::insert_many(distinct.iter().map(|new| scorecard::ActiveModel {
+                seq: NotSet,
+                id: Set(new.id.clone()),
+                submission_id: Set(new.submission_id.clone()),
+                rulebook_id: Set(new.rulebook_id.clone()),
+                rulebook_version: Set(new.rulebook_version.clone()),
+                input_digest: Set(new.input_digest.clone()),
+                recomputed_total: Set(new.recomputed_total.clone()),
+                grade: Set(new.grade.clone()),
+                card: Set(new.card.clone()),
+                computed_at: Set(new.computed_at),
+                tenant: Set(new.tenant.clone()),
+            }))
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .do_nothing()
+            .exec_with_returning_many(&txn)
             .await?;
-        let card = scorecard::Entity::find()
-            .filter(scorecard::Column::SubmissionId.eq(&new.submission_id))
-            .filter(scorecard::Column::RulebookId.eq(&new.rulebook_id))
-            .filter(scorecard::Column::RulebookVersion.eq(&new.rulebook_version))
-            .one(&txn)
-            .await?
-            .ok_or_else(|| internal("scorecard cannot be read back"))?;
-        let mut event = None;
-        if fresh {
-            advance_status(&txn, &new.submission_id, STATUS_RECEIVED, STATUS_SCORED).await?;
-            let sub = submission_in(&txn, &new.submission_id).await?;
-            let detail = format!("recomputed {} ({})", new.recomputed_total, new.grade);
-            event = Some(
-                insert_event(
-                    &txn,
-                    "scored",
-                    &sub.id,
-                    &sub.tenant,
-                    &sub.budget_unit,
-                    sub.fiscal_year,
-                    new.computed_at,
-                    detail,
+        let mut stored: HashMap<String, scorecard::Model> = match inserted {
+            TryInsertResult::Inserted(rows) => {
+                rows.into_iter().map(|r| (r.id.clone(), r)).collect()
+            }
+            TryInsertResult::Conflicted | TryInsertResult::Empty => HashMap::new(),
+        };
+        let fresh: HashSet<String> = stored.keys().cloned().collect();
+        // Their jobs are done, one statement per rulebook.
+        let mut by_rulebook: HashMap<&str, Vec<String>> = HashMap::new();
+        for n in &distinct {
+            by_rulebook
+                .entry(n.rulebook_id.as_str())
+                .or_default()
+                .push(n.submission_id.clone());
+        }
+        for (rulebook, ids) in by_rulebook {
+            scoring_job::Entity::update_many()
+                .col_expr(scoring_job::Column::State, JOB_DONE.into())
+                .filter(scoring_job::Column::RulebookId.eq(rulebook))
+                .filter(scoring_job::Column::SubmissionId.is_in(ids))
+                .exec(&txn)
+                .await?;
+        }
+        // Cards stored before (a redelivery) are read back: the first one wins.
+        let repeats: Vec<String> = distinct
+            .iter()
+            .filter(|n| !fresh.contains(&n.id))
+            .map(|n| n.id.clone())
+            .collect();
+        if !repeats.is_empty() {
+            for c in scorecard::Entity::find()
+                .filter(scorecard::Column::Id.is_in(repeats))
+                .all(&txn)
+                .await?
+            {
+                stored.insert(c.id.clone(), c);
+            }
+        }
+        let fresh_news: Vec<&&NewScoreCard> =
+            distinct.iter().filter(|n| fresh.contains(&n.id)).collect();
+        let mut events: HashMap<String, event::Model> = HashMap::new();
+        if !fresh_news.is_empty() {
+            submission::Entity::update_many()
+                .col_expr(submission::Column::Status, STATUS_SCORED.into())
+                .filter(
+                    submission::Column::Id
+                        .is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
                 )
-                .await?,
-            );
+                .filter(submission::Column::Status.eq(STATUS_RECEIVED))
+                .exec(&txn)
+                .await?;
+            let written = insert_events(
+                &txn,
+                fresh_news
+                    .iter()
+                    .map(|n| NewEvent {
+                        event_type: "scored",
+                        submission_id: n.submission_id.clone(),
+                        tenant: n.tenant.clone(),
+                        budget_unit: n.budget_unit.clone(),
+                        fiscal_year: n.fiscal_year,
+                        at: n.computed_at,
+                        detail: format!("recomputed {} ({})", n.recomputed_total, n.grade),
+                    })
+                    .collect(),
+            )
+            .await?;
+            for (n, e) in fresh_news.iter().zip(written) {
+                events.insert(n.id.clone(), e);
+            }
         }
         txn.commit().await?;
-        Ok((card, event))
+        // In input order; a repeat inside the batch is "already there" after its first.
+        let mut announced = HashSet::new();
+        news.iter()
+            .map(|n| {
+                let card = stored
+                    .get(&n.id)
+                    .cloned()
+                    .ok_or_else(|| internal("scorecard cannot be read back"))?;
+                let event = announced
+                    .insert(n.id.clone())
+                    .then(|| events.get(&n.id).cloned())
+                    .flatten();
+                Ok((card, event))
+            })
+            .collect()
     }
 
     /// The newest scorecard of a submission, optionally for one rulebook.
@@ -498,62 +639,149 @@ impl Store {
         findings: Vec<NewFinding>,
         at: i64,
     ) -> Result<Option<event::Model>> {
-        let txn = self.db.begin().await?;
-        // A write first, so SQLite takes the write lock before reading.
-        let moved = advance_status(&txn, submission_id, STATUS_SCORED, STATUS_AUDITED).await?;
-        let existing = finding::Entity::find()
-            .filter(finding::Column::SubmissionId.eq(submission_id))
+        let mut out = self
+            .replace_findings_many(vec![(submission_id.to_string(), findings)], at)
+            .await?;
+        Ok(out.remove(0))
+    }
+
+    /// As [`Store::replace_findings`] for a batch, in one transaction: one
+    /// statement each to read the submissions and their findings, delete the
+    /// replaced ones, insert the new ones, advance the status and log the
+    /// events. Results follow the input order.
+    pub async fn replace_findings_many(
+        &self,
+        items: Vec<(String, Vec<NewFinding>)>,
+        at: i64,
+    ) -> Result<Vec<Option<event::Model>>> {
+        use std::collections::HashMap;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (_turn, txn) = self.write().await?;
+        let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+        // What the findings and events need of each submission, not its form.
+        let subs: HashMap<String, SubmissionHead> = submission::Entity::find()
+            .select_only()
+            .columns([
+                submission::Column::Id,
+                submission::Column::Tenant,
+                submission::Column::BudgetUnit,
+                submission::Column::FiscalYear,
+                submission::Column::Status,
+            ])
+            .filter(submission::Column::Id.is_in(ids.clone()))
+            .into_tuple::<(String, String, String, i32, String)>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|(id, tenant, budget_unit, fiscal_year, status)| {
+                (
+                    id.clone(),
+                    SubmissionHead {
+                        id,
+                        tenant,
+                        budget_unit,
+                        fiscal_year,
+                        status,
+                    },
+                )
+            })
+            .collect();
+        let mut existing: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+        for f in finding::Entity::find()
+            .filter(finding::Column::SubmissionId.is_in(ids.clone()))
             .filter(finding::Column::Scope.eq(SCOPE_FORM))
             .order_by_asc(finding::Column::Seq)
             .all(&txn)
-            .await?;
-        let same = existing.len() == findings.len()
-            && existing
+            .await?
+        {
+            existing.entry(f.submission_id).or_default().push(f.finding);
+        }
+        // What changes: a submission not yet audited, or whose findings differ.
+        let mut changed: Vec<(&SubmissionHead, Vec<NewFinding>)> = Vec::new();
+        let mut done = std::collections::HashSet::new();
+        for (id, findings) in items.iter() {
+            let sub = subs
+                .get(id)
+                .ok_or_else(|| internal(&format!("submission {id} does not exist")))?;
+            if !done.insert(id.clone()) {
+                continue;
+            }
+            let before = existing.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            let same = before.len() == findings.len()
+                && before.iter().zip(findings).all(|(a, b)| *a == b.finding);
+            if same && sub.status == STATUS_AUDITED {
+                continue;
+            }
+            changed.push((sub, findings.clone()));
+        }
+        let mut events: HashMap<String, event::Model> = HashMap::new();
+        if !changed.is_empty() {
+            let changed_ids: Vec<String> = changed.iter().map(|(s, _)| s.id.clone()).collect();
+            finding::Entity::delete_many()
+                .filter(finding::Column::SubmissionId.is_in(changed_ids.clone()))
+                .filter(finding::Column::Scope.eq(SCOPE_FORM))
+                .exec(&txn)
+                .await?;
+            let rows: Vec<finding::ActiveModel> = changed
                 .iter()
-                .zip(&findings)
-                .all(|(a, b)| a.finding == b.finding);
-        let sub = submission_in(&txn, submission_id).await?;
-        if same && !moved && sub.status == STATUS_AUDITED {
-            txn.rollback().await?;
-            return Ok(None);
-        }
-        finding::Entity::delete_many()
-            .filter(finding::Column::SubmissionId.eq(submission_id))
-            .filter(finding::Column::Scope.eq(SCOPE_FORM))
-            .exec(&txn)
+                .flat_map(|(sub, findings)| {
+                    findings.iter().map(|f| finding::ActiveModel {
+                        seq: NotSet,
+                        submission_id: Set(sub.id.clone()),
+                        rule_id: Set(f.rule_id.clone()),
+                        severity: Set(f.severity),
+                        finding: Set(f.finding.clone()),
+                        scope: Set(SCOPE_FORM.into()),
+                        tenant: Set(sub.tenant.clone()),
+                        budget_unit: Set(sub.budget_unit.clone()),
+                        fiscal_year: Set(sub.fiscal_year),
+                    })
+                })
+                .collect();
+            // Bounded statements: a batch of forms can carry thousands of findings.
+            for chunk in rows.chunks(FINDING_ROWS_PER_INSERT) {
+                finding::Entity::insert_many(chunk.to_vec())
+                    .exec_without_returning(&txn)
+                    .await?;
+            }
+            submission::Entity::update_many()
+                .col_expr(submission::Column::Status, STATUS_AUDITED.into())
+                .filter(submission::Column::Id.is_in(changed_ids))
+                .exec(&txn)
+                .await?;
+            let written = insert_events(
+                &txn,
+                changed
+                    .iter()
+                    .map(|(sub, findings)| NewEvent {
+                        event_type: "audited",
+                        submission_id: sub.id.clone(),
+                        tenant: sub.tenant.clone(),
+                        budget_unit: sub.budget_unit.clone(),
+                        fiscal_year: sub.fiscal_year,
+                        at,
+                        detail: format!("{} findings", findings.len()),
+                    })
+                    .collect(),
+            )
             .await?;
-        let count = findings.len();
-        if !findings.is_empty() {
-            finding::Entity::insert_many(findings.into_iter().map(|f| finding::ActiveModel {
-                seq: NotSet,
-                submission_id: Set(submission_id.to_string()),
-                rule_id: Set(f.rule_id),
-                severity: Set(f.severity),
-                finding: Set(f.finding),
-                scope: Set(SCOPE_FORM.into()),
-                tenant: Set(sub.tenant.clone()),
-                budget_unit: Set(sub.budget_unit.clone()),
-                fiscal_year: Set(sub.fiscal_year),
-            }))
-            .exec(&txn)
-            .await?;
+            for ((sub, _), e) in changed.iter().zip(written) {
+                events.insert(sub.id.clone(), e);
+            }
         }
-        if sub.status == STATUS_RECEIVED {
-            advance_status(&txn, submission_id, STATUS_RECEIVED, STATUS_AUDITED).await?;
-        }
-        let event = insert_event(
-            &txn,
-            "audited",
-            &sub.id,
-            &sub.tenant,
-            &sub.budget_unit,
-            sub.fiscal_year,
-            at,
-            format!("{count} findings"),
-        )
-        .await?;
         txn.commit().await?;
-        Ok(Some(event))
+        let mut announced = std::collections::HashSet::new();
+        Ok(items
+            .iter()
+            .map(|(id, _)| {
+                announced
+                    .insert(id.clone())
+                    .then(|| events.get(id).cloned())
+                    .flatten()
+            })
+            .collect())
     }
 
     /// Replaces the cross-form findings of a department and year, in one
@@ -565,7 +793,7 @@ impl Store {
         fiscal_year: i32,
         findings: Vec<(String, NewFinding)>,
     ) -> Result<()> {
-        let txn = self.db.begin().await?;
+        let (_turn, txn) = self.write().await?;
         finding::Entity::delete_many()
             .filter(finding::Column::Scope.eq(SCOPE_DEPARTMENT))
             .filter(finding::Column::Tenant.eq(tenant))
@@ -642,7 +870,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn record_event(
         &self,
-        event_type: &str,
+        event_type: &'static str,
         submission_id: &str,
         tenant: &str,
         budget_unit: &str,
@@ -650,18 +878,22 @@ impl Store {
         at: i64,
         detail: String,
     ) -> Result<event::Model> {
-        let txn = self.db.begin().await?;
-        let e = insert_event(
+        let (_turn, txn) = self.write().await?;
+        let e = insert_events(
             &txn,
-            event_type,
-            submission_id,
-            tenant,
-            budget_unit,
-            fiscal_year,
-            at,
-            detail,
+            vec![NewEvent {
+                event_type,
+                submission_id: submission_id.into(),
+                tenant: tenant.into(),
+                budget_unit: budget_unit.into(),
+                fiscal_year,
+                at,
+                detail,
+            }],
         )
-        .await?;
+        .await?
+        .pop()
+        .ok_or_else(|| internal("the event cannot be read back"))?;
         txn.commit().await?;
         Ok(e)
     }
@@ -674,7 +906,7 @@ impl Store {
         if through <= self.events_trimmed_through().await? {
             return Ok(0);
         }
-        let txn = self.db.begin().await?;
+        let (_turn, txn) = self.write().await?;
         // Recorded first: a watcher that reads the mark after its page knows
         // whether anything above its cursor may be gone.
         event_log::Entity::update_many()
@@ -703,9 +935,11 @@ impl Store {
 
     /// Stores a new API token (its hash, never the token).
     pub async fn create_token(&self, token: api_token::Model) -> Result<()> {
+        let (_turn, txn) = self.write().await?;
         api_token::Entity::insert(api_token::ActiveModel::from(token))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -724,12 +958,14 @@ impl Store {
 
     /// Revokes a token; false when there is no such token or it was revoked already.
     pub async fn revoke_token(&self, id: &str, at: i64) -> Result<bool> {
+        let (_turn, txn) = self.write().await?;
         let r = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Some(at).into())
             .filter(api_token::Column::Id.eq(id))
             .filter(api_token::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         Ok(r.rows_affected > 0)
     }
 
@@ -781,30 +1017,6 @@ fn internal(msg: &str) -> StoreError {
     }
 }
 
-async fn submission_in(txn: &impl ConnectionTrait, id: &str) -> Result<submission::Model> {
-    submission::Entity::find()
-        .filter(submission::Column::Id.eq(id))
-        .one(txn)
-        .await?
-        .ok_or_else(|| internal(&format!("submission {id} does not exist")))
-}
-
-/// Moves a submission from `from` to `to`; true when it moved.
-async fn advance_status(
-    txn: &impl ConnectionTrait,
-    id: &str,
-    from: &str,
-    to: &str,
-) -> Result<bool> {
-    let r = submission::Entity::update_many()
-        .col_expr(submission::Column::Status, to.into())
-        .filter(submission::Column::Id.eq(id))
-        .filter(submission::Column::Status.eq(from))
-        .exec(txn)
-        .await?;
-    Ok(r.rows_affected > 0)
-}
-
 /// Event cursors must become visible in order: a watcher resuming after cursor
 /// N never looks below N again. On PostgreSQL concurrent transactions could
 /// commit a lower sequence after a higher one, so every transaction that writes
@@ -819,30 +1031,52 @@ async fn lock_event_log(txn: &impl ConnectionTrait) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_event(
-    txn: &impl ConnectionTrait,
-    event_type: &str,
-    submission_id: &str,
-    tenant: &str,
-    budget_unit: &str,
+/// Finding rows per INSERT statement (bind parameters stay well under the
+/// limits of SQLite and PostgreSQL).
+const FINDING_ROWS_PER_INSERT: usize = 2000;
+
+/// The columns of a submission a state change needs (not its form).
+struct SubmissionHead {
+    id: String,
+    tenant: String,
+    budget_unit: String,
+    fiscal_year: i32,
+    status: String,
+}
+
+/// An event to append in a batch.
+struct NewEvent {
+    event_type: &'static str,
+    submission_id: String,
+    tenant: String,
+    budget_unit: String,
     fiscal_year: i32,
     at: i64,
     detail: String,
-) -> Result<event::Model> {
-    let model = event::Model {
-        seq: 0,
-        event_type: event_type.into(),
-        submission_id: submission_id.into(),
-        tenant: tenant.into(),
-        budget_unit: budget_unit.into(),
-        fiscal_year,
-        at,
-        detail,
-    };
+}
+
+/// Appends events in order, in one statement, and returns them with their cursors.
+async fn insert_events(
+    txn: &impl ConnectionTrait,
+    news: Vec<NewEvent>,
+) -> Result<Vec<event::Model>> {
+    if news.is_empty() {
+        return Ok(Vec::new());
+    }
     lock_event_log(txn).await?;
-    let mut am: event::ActiveModel = model.clone().into();
-    am.seq = NotSet;
-    let seq = event::Entity::insert(am).exec(txn).await?.last_insert_id;
-    Ok(event::Model { seq, ..model })
+    let mut rows = event::Entity::insert_many(news.into_iter().map(|n| event::ActiveModel {
+        seq: NotSet,
+        event_type: Set(n.event_type.into()),
+        submission_id: Set(n.submission_id),
+        tenant: Set(n.tenant),
+        budget_unit: Set(n.budget_unit),
+        fiscal_year: Set(n.fiscal_year),
+        at: Set(n.at),
+        detail: Set(n.detail),
+    }))
+    .exec_with_returning_many(txn)
+    .await?;
+    // RETURNING gives no order guarantee; cursors were assigned in VALUES order.
+    rows.sort_by_key(|e| e.seq);
+    Ok(rows)
 }

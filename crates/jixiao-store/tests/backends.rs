@@ -77,6 +77,8 @@ fn new_card(submission_id: &str, total: &str) -> NewScoreCard {
         card: total.as_bytes().to_vec(),
         computed_at: 1,
         tenant: "t".into(),
+        budget_unit: "甲".into(),
+        fiscal_year: 2024,
     }
 }
 
@@ -402,6 +404,88 @@ async fn the_event_log_is_trimmed_to_its_newest_events(store: Store) {
     assert!(exported.seq > all[5].seq);
 }
 
+async fn batches_of_scorecards_and_findings_commit_together(store: Store) {
+    for n in 0..4 {
+        store.submit(new_submission(n, "t", "甲")).await.unwrap();
+    }
+    let cards: Vec<NewScoreCard> = (0..4)
+        .map(|n| new_card(&format!("sub_t_{n}"), "90"))
+        .chain([new_card("sub_t_0", "90")])
+        .collect();
+    let saved = store.save_scorecards(cards).await.unwrap();
+    assert_eq!(saved.len(), 5);
+    // Four new cards announced; the repeat inside the batch is not.
+    assert_eq!(saved.iter().filter(|(_, e)| e.is_some()).count(), 4);
+    assert!(saved[4].1.is_none());
+    assert_eq!(saved[4].0.id, saved[0].0.id);
+    let again = store
+        .save_scorecards(vec![new_card("sub_t_1", "90")])
+        .await
+        .unwrap();
+    assert!(again[0].1.is_none(), "a redelivered card writes no event");
+    assert!(store.queued_jobs(0, 10).await.unwrap().is_empty());
+    let cursors: Vec<i64> = saved
+        .iter()
+        .filter_map(|(_, e)| e.as_ref().map(|e| e.seq))
+        .collect();
+    assert!(cursors.windows(2).all(|w| w[0] < w[1]));
+
+    let finding = |rule: &str| NewFinding {
+        rule_id: rule.into(),
+        severity: 1,
+        finding: rule.as_bytes().to_vec(),
+    };
+    let events = store
+        .replace_findings_many(
+            (0..4)
+                .map(|n| {
+                    (
+                        format!("sub_t_{n}"),
+                        vec![finding("A"), finding(&format!("B{n}"))],
+                    )
+                })
+                .collect(),
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.iter().filter(|e| e.is_some()).count(), 4);
+    // The same findings again change nothing; different ones replace them.
+    let events = store
+        .replace_findings_many(
+            vec![
+                ("sub_t_0".into(), vec![finding("A"), finding("B0")]),
+                ("sub_t_1".into(), vec![finding("C")]),
+            ],
+            6,
+        )
+        .await
+        .unwrap();
+    assert!(events[0].is_none());
+    assert_eq!(events[1].as_ref().unwrap().detail, "1 findings");
+    let rules: Vec<String> = store
+        .findings_of(&["sub_t_1".to_string()])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.rule_id)
+        .collect();
+    assert_eq!(rules, ["C"]);
+    let audited = store
+        .list_submissions(
+            &SubmissionFilter {
+                tenant: Some("t".into()),
+                status: Some("audited".into()),
+                ..Default::default()
+            },
+            0,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 4);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),*) => {
         mod sqlite_backend {
@@ -420,7 +504,8 @@ on_both_backends!(
     listings_filter_and_page,
     regions_take_in_the_regions_under_them,
     exports_read_scorecards_and_findings_a_page_at_a_time,
-    the_event_log_is_trimmed_to_its_newest_events
+    the_event_log_is_trimmed_to_its_newest_events,
+    batches_of_scorecards_and_findings_commit_together
 );
 
 /// Concurrent writers on PostgreSQL, and a follower that only ever reads after

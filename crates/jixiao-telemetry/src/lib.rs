@@ -34,6 +34,18 @@ pub fn follow(span: &tracing::Span, traceparent: &str) {
     let _ = span.set_parent(TraceContextPropagator::new().extract(&carrier));
 }
 
+/// Links `span` to the trace in `traceparent` (another job of the same batch).
+pub fn link(span: &tracing::Span, traceparent: &str) {
+    if traceparent.is_empty() {
+        return;
+    }
+    let carrier: HashMap<String, String> =
+        HashMap::from([("traceparent".to_string(), traceparent.to_string())]);
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    use opentelemetry::trace::TraceContextExt;
+    span.add_link(cx.span().span_context().clone());
+}
+
 struct Headers<'a>(&'a http::HeaderMap);
 
 impl Extractor for Headers<'_> {

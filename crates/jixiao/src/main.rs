@@ -5,6 +5,7 @@ mod client;
 mod documents;
 mod export;
 mod import;
+mod loadgen;
 mod queue;
 mod score;
 mod token;
@@ -15,6 +16,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use jixiao_server::Config;
+
+// Forms, scorecards and protobuf buffers are many short-lived allocations of
+// a few KiB; glibc's allocator spent a quarter of the server's time on them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +60,12 @@ enum Command {
     },
     /// API tokens: create (printed once), list, revoke.
     Token(token::Args),
+    /// Push synthetic forms through a server and measure throughput, latency,
+    /// end-to-end time and memory (see BENCHMARKS.md).
+    Loadgen(loadgen::Args),
+    /// The bare tonic service `loadgen --ceiling` measures against.
+    #[command(hide = true)]
+    LoadgenEcho(loadgen::EchoArgs),
 }
 
 #[derive(Subcommand)]
@@ -146,6 +158,8 @@ fn run() -> anyhow::Result<ExitCode> {
             print!("{}", serve.load()?.show()?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Loadgen(args) => exit(runtime.block_on(loadgen::run(args))?),
+        Command::LoadgenEcho(args) => exit(runtime.block_on(loadgen::serve_echo(args))?),
         Command::Token(args) => exit(runtime.block_on(token::run(args))?),
         Command::Import(args) => exit(runtime.block_on(import::run(args))?),
         Command::Score(args) => exit(runtime.block_on(score::run(args))?),

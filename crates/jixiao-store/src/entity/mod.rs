@@ -7,3 +7,4 @@ pub mod finding;
 pub mod scorecard;
 pub mod scoring_job;
 pub mod submission;
+pub mod submission_form;

@@ -1,4 +1,6 @@
-//! `submissions` — owned by intake. One row per distinct form content per tenant.
+//! `submissions` — owned by intake. One row per distinct form content per
+//! tenant; the form itself is in `submission_forms`, so that status changes
+//! rewrite a narrow row, not a row with a form of several KiB.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -19,8 +21,6 @@ pub struct Model {
     pub fiscal_year: i32,
     /// received → scored → audited.
     pub status: String,
-    /// The form, protobuf-encoded (`jixiao.v1.Form`).
-    pub form: Vec<u8>,
     pub received_at: i64,
 }
 
