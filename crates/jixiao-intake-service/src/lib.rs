@@ -328,6 +328,11 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         let mut chunk: Vec<(u32, NewSubmission)> = Vec::new();
         let mut index = 0u32;
         while let Some(item) = stream.next().await {
+            // Short polls: the runtime's threads also drive the transactions
+            // that hold SQLite's one write lock.
+            if index % 16 == 15 {
+                tokio::task::yield_now().await;
+            }
             let item = item.map_err(|s| self.oversize(s))?;
             if index as usize >= self.limits.max_batch_forms {
                 // What came before is stored (or reported); intake is idempotent,

@@ -24,6 +24,8 @@ use crate::{pick_rulebook, score};
 /// Forms per call to intake or audit: with a form and its scorecard at
 /// 8–10 KiB, a call stays near 2 MiB, under the 4 MiB message limit.
 const FORMS_PER_CALL: usize = 200;
+/// Forms worked on between yields to the runtime.
+const YIELD_EVERY: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -214,7 +216,12 @@ impl ScoringWorker {
         let computed_at = now_millis();
         // Each job that can be scored: its delivery, submission and card.
         let mut scored = Vec::with_capacity(batch.len());
-        for delivery in batch {
+        for (n, delivery) in batch.iter().enumerate() {
+            // Short polls: the runtime's two threads also drive the database
+            // transactions that hold SQLite's one write lock.
+            if n % YIELD_EVERY == YIELD_EVERY - 1 {
+                tokio::task::yield_now().await;
+            }
             let job = &delivery.job;
             let Some(submission) = submissions.get(&job.submission_id) else {
                 tracing::warn!(submission = %job.submission_id, deliveries = delivery.deliveries, "scoring job for a submission intake does not have; it will be retried");

@@ -54,7 +54,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             concurrency: 2,
-            batch_size: 64,
+            batch_size: 256,
             reclaim_idle_secs: 30,
             max_deliveries: 5,
             relay_interval_secs: 30,

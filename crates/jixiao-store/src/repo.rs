@@ -614,21 +614,25 @@ impl Store {
         if let Some(rb) = rulebook_id {
             q = q.filter(scorecard::Column::RulebookId.eq(rb));
         }
-        let mut newest = std::collections::HashMap::new();
-        // Ascending, so a later card replaces an earlier one.
-        for card in q.order_by_asc(scorecard::Column::Seq).all(&self.db).await? {
-            newest.insert(card.submission_id.clone(), card);
-        }
-        Ok(newest)
+        // Sorted here rather than by ORDER BY, which can turn PostgreSQL from
+        // the submission index to a scan; ascending, so a later card wins.
+        let mut cards = q.all(&self.db).await?;
+        cards.sort_by_key(|c| c.seq);
+        Ok(cards
+            .into_iter()
+            .map(|c| (c.submission_id.clone(), c))
+            .collect())
     }
 
     /// Every finding (per form and cross-form) of `submission_ids`, oldest first.
     pub async fn findings_of(&self, submission_ids: &[String]) -> Result<Vec<finding::Model>> {
-        Ok(finding::Entity::find()
+        // Sorted here: an ORDER BY can turn PostgreSQL from the submission index.
+        let mut rows = finding::Entity::find()
             .filter(finding::Column::SubmissionId.is_in(submission_ids.iter().cloned()))
-            .order_by_asc(finding::Column::Seq)
             .all(&self.db)
-            .await?)
+            .await?;
+        rows.sort_by_key(|f| f.seq);
+        Ok(rows)
     }
 
     /// Replaces a submission's findings and marks it `audited`, in one
@@ -688,15 +692,30 @@ impl Store {
                 )
             })
             .collect();
-        let mut existing: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
-        for f in finding::Entity::find()
-            .filter(finding::Column::SubmissionId.is_in(ids.clone()))
-            .filter(finding::Column::Scope.eq(SCOPE_FORM))
-            .order_by_asc(finding::Column::Seq)
-            .all(&txn)
-            .await?
-        {
-            existing.entry(f.submission_id).or_default().push(f.finding);
+        // Only an audited submission has findings of its own to compare and
+        // replace; the first audit of each (the usual case) reads none.
+        let audited: Vec<String> = subs
+            .values()
+            .filter(|s| s.status == STATUS_AUDITED)
+            .map(|s| s.id.clone())
+            .collect();
+        let mut existing: HashMap<String, Vec<(i64, Vec<u8>)>> = HashMap::new();
+        if !audited.is_empty() {
+            // No ORDER BY: sorted here, so the planner keeps to the submission index.
+            for f in finding::Entity::find()
+                .filter(finding::Column::SubmissionId.is_in(audited.clone()))
+                .filter(finding::Column::Scope.eq(SCOPE_FORM))
+                .all(&txn)
+                .await?
+            {
+                existing
+                    .entry(f.submission_id)
+                    .or_default()
+                    .push((f.seq, f.finding));
+            }
+            for rows in existing.values_mut() {
+                rows.sort_by_key(|(seq, _)| *seq);
+            }
         }
         // What changes: a submission not yet audited, or whose findings differ.
         let mut changed: Vec<(&SubmissionHead, Vec<NewFinding>)> = Vec::new();
@@ -710,7 +729,10 @@ impl Store {
             }
             let before = existing.get(id).map(Vec::as_slice).unwrap_or(&[]);
             let same = before.len() == findings.len()
-                && before.iter().zip(findings).all(|(a, b)| *a == b.finding);
+                && before
+                    .iter()
+                    .zip(findings)
+                    .all(|((_, a), b)| *a == b.finding);
             if same && sub.status == STATUS_AUDITED {
                 continue;
             }
@@ -719,11 +741,18 @@ impl Store {
         let mut events: HashMap<String, event::Model> = HashMap::new();
         if !changed.is_empty() {
             let changed_ids: Vec<String> = changed.iter().map(|(s, _)| s.id.clone()).collect();
-            finding::Entity::delete_many()
-                .filter(finding::Column::SubmissionId.is_in(changed_ids.clone()))
-                .filter(finding::Column::Scope.eq(SCOPE_FORM))
-                .exec(&txn)
-                .await?;
+            let replaced: Vec<String> = changed_ids
+                .iter()
+                .filter(|id| existing.contains_key(*id))
+                .cloned()
+                .collect();
+            if !replaced.is_empty() {
+                finding::Entity::delete_many()
+                    .filter(finding::Column::SubmissionId.is_in(replaced))
+                    .filter(finding::Column::Scope.eq(SCOPE_FORM))
+                    .exec(&txn)
+                    .await?;
+            }
             let rows: Vec<finding::ActiveModel> = changed
                 .iter()
                 .flat_map(|(sub, findings)| {

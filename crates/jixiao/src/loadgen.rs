@@ -77,8 +77,11 @@ pub struct Args {
     /// Scoring worker processes (scale-out).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// PostgreSQL for scale-out.
-    #[arg(long, default_value = "")]
+    /// PostgreSQL for scale-out; the database is created when it does not exist.
+    #[arg(
+        long,
+        default_value = "postgres://postgres@127.0.0.1:5432/jixiao_loadgen"
+    )]
     pub database_url: String,
     /// Redis for scale-out.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
@@ -198,6 +201,33 @@ fn synthetic(
         }
     }
     form
+}
+
+/// Creates the PostgreSQL database of `url` when it is not there yet.
+async fn ensure_database(url: &str) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait;
+    let (server, name) = url
+        .rsplit_once('/')
+        .filter(|(_, n)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .with_context(|| {
+            format!("--database-url {url:?}: expected postgres://…/<database name>")
+        })?;
+    let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+        .await
+        .with_context(|| format!("cannot reach PostgreSQL at {server}"))?;
+    let exists = admin
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+    }
+    Ok(())
 }
 
 /// A child `jixiao serve`, killed when dropped.
@@ -469,9 +499,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             format!("http://127.0.0.1:{port}")
         }
         Spawn::ScaleOut => {
-            if args.database_url.is_empty() {
-                anyhow::bail!("--database-url: a PostgreSQL database for the scale-out run");
-            }
+            ensure_database(&args.database_url).await?;
             let port = free_port()?;
             let front = format!("http://127.0.0.1:{port}");
             let mut env = vec![
