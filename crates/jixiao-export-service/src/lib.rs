@@ -28,6 +28,9 @@ use tonic::{Request, Response, Status};
 const EVENT_PAGE: u64 = 500;
 /// How often a watch looks for events written by other processes.
 const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+/// Events queued per watcher beyond what HTTP/2 holds: a page is read from
+/// the log anyway, so a deeper queue only hides how far behind a client is.
+const WATCH_QUEUE: usize = 32;
 /// Submissions per export query.
 const EXPORT_PAGE: u64 = 500;
 /// Bytes per export chunk.
@@ -159,7 +162,7 @@ impl v1::export_service_server::ExportService for ExportService {
         if cursor != 0 && cursor < trimmed {
             return Err(fell_behind(cursor, trimmed).into());
         }
-        let (tx, rx) = mpsc::channel(256);
+        let (tx, rx) = mpsc::channel(WATCH_QUEUE);
         let store = self.store.clone();
         // Subscribe before the first read, so nothing published meanwhile is missed.
         let mut newest = self.events.subscribe();

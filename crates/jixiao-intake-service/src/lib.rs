@@ -18,6 +18,7 @@ use jixiao_store::{entity::submission, NewSubmission, Store};
 use jixiao_telemetry::{current_traceparent, metrics::metrics};
 use prost::Message;
 use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
 use tonic::{Request, Response, Status, Streaming};
 
 /// Forms stored per transaction in a batch.
@@ -37,44 +38,69 @@ pub struct IntakeLimits {
 }
 
 pub struct IntakeService {
+    rulebooks: Arc<Rulebooks>,
+    limits: IntakeLimits,
+    store: Store,
+    /// Where prepared submissions go to be committed.
+    committer: mpsc::Sender<Pending>,
+}
+
+/// Prepared submissions waiting for their transaction, and where the answer goes.
+struct Pending {
+    news: Vec<NewSubmission>,
+    reply: oneshot::Sender<Result<Vec<v1::SubmitFormResponse>, ApiError>>,
+}
+
+/// Forms committed together at most: concurrent calls share a transaction
+/// up to this size.
+const GROUP_FORMS: usize = 500;
+
+/// Commits what concurrent calls hand it, together: one transaction for
+/// all that is waiting (up to [`GROUP_FORMS`]), then the jobs are queued
+/// and the events announced, and each call gets its own answers.
+struct Committer {
     store: Store,
     queue: Arc<dyn JobQueue>,
     events: Arc<dyn EventBus>,
-    rulebooks: Arc<Rulebooks>,
-    limits: IntakeLimits,
 }
 
-impl IntakeService {
-    pub fn new(
-        store: Store,
-        queue: Arc<dyn JobQueue>,
-        events: Arc<dyn EventBus>,
-        rulebooks: Arc<Rulebooks>,
-        limits: IntakeLimits,
-    ) -> Self {
-        Self {
-            store,
-            queue,
-            events,
-            rulebooks,
-            limits,
+impl Committer {
+    async fn run(self, mut waiting: mpsc::Receiver<Pending>) {
+        while let Some(first) = waiting.recv().await {
+            let mut forms = first.news.len();
+            let mut group = vec![first];
+            while forms < GROUP_FORMS {
+                match waiting.try_recv() {
+                    Ok(p) => {
+                        forms += p.news.len();
+                        group.push(p);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let sizes: Vec<usize> = group.iter().map(|p| p.news.len()).collect();
+            let news: Vec<NewSubmission> = group
+                .iter_mut()
+                .flat_map(|p| std::mem::take(&mut p.news))
+                .collect();
+            match self.commit(news).await {
+                Ok(responses) => {
+                    let mut responses = responses.into_iter();
+                    for (p, n) in group.into_iter().zip(sizes) {
+                        let _ = p.reply.send(Ok(responses.by_ref().take(n).collect()));
+                    }
+                }
+                Err(e) => {
+                    for p in group {
+                        let _ = p.reply.send(Err(e.clone()));
+                    }
+                }
+            }
         }
     }
 
-    pub fn into_server(self) -> IntakeServiceServer<Self> {
-        // Whole documents arrive in one message; the transport takes a little
-        // more than the document limit so that ImportDocument can answer with
-        // the limit itself.
-        let decoding = self
-            .limits
-            .max_document_bytes
-            .saturating_add(1 << 20)
-            .max(self.limits.max_message_bytes);
-        IntakeServiceServer::new(self).max_decoding_message_size(decoding)
-    }
-
-    /// Stores prepared submissions in one transaction and queues the new ones.
-    async fn store(
+    /// One transaction for `news`, then their jobs queued and events announced.
+    async fn commit(
         &self,
         news: Vec<NewSubmission>,
     ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
@@ -110,6 +136,60 @@ impl IntakeService {
             }
         }
         Ok(responses)
+    }
+}
+
+impl IntakeService {
+    pub fn new(
+        store: Store,
+        queue: Arc<dyn JobQueue>,
+        events: Arc<dyn EventBus>,
+        rulebooks: Arc<Rulebooks>,
+        limits: IntakeLimits,
+    ) -> Self {
+        let (committer, waiting) = mpsc::channel(1024);
+        tokio::spawn(
+            Committer {
+                store: store.clone(),
+                queue,
+                events,
+            }
+            .run(waiting),
+        );
+        Self {
+            rulebooks,
+            limits,
+            store,
+            committer,
+        }
+    }
+
+    pub fn into_server(self) -> IntakeServiceServer<Self> {
+        // Whole documents arrive in one message; the transport takes a little
+        // more than the document limit so that ImportDocument can answer with
+        // the limit itself.
+        let decoding = self
+            .limits
+            .max_document_bytes
+            .saturating_add(1 << 20)
+            .max(self.limits.max_message_bytes);
+        IntakeServiceServer::new(self).max_decoding_message_size(decoding)
+    }
+
+    /// Stores prepared submissions and queues the new ones. Calls that arrive
+    /// together share one transaction (group commit).
+    async fn store(
+        &self,
+        news: Vec<NewSubmission>,
+    ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.committer
+            .send(Pending { news, reply })
+            .await
+            .map_err(|_| ApiError::Unavailable("intake is stopping".into()))?;
+        answer
+            .await
+            .map_err(|_| ApiError::Internal("the committer stopped".into()))?
     }
 }
 

@@ -51,6 +51,15 @@ async fn watch(ch: &Channel, after: u64) -> tonic::Streaming<v1::Event> {
         .into_inner()
 }
 
+/// The next item of a stream, failing the test after 60 s rather than hanging it.
+async fn next_within(
+    stream: &mut tonic::Streaming<v1::Event>,
+) -> Option<Result<v1::Event, tonic::Status>> {
+    tokio::time::timeout(Duration::from_secs(60), stream.next())
+        .await
+        .expect("the stream moves within 60 s")
+}
+
 /// Reads until `count` audited events have been seen in total (`seen` counts
 /// those already had); `None` on the deadline.
 async fn read_until_audited(
@@ -90,7 +99,7 @@ async fn a_watcher_that_reconnects_misses_nothing_and_sees_nothing_twice() {
     };
     let mut seen = Vec::new();
     for _ in 0..70 {
-        seen.push(stream.next().await.unwrap().unwrap());
+        seen.push(next_within(&mut stream).await.unwrap().unwrap());
     }
     drop(stream);
     let mut resumed = watch(&ch, seen.last().unwrap().cursor).await;
@@ -112,6 +121,33 @@ async fn a_watcher_that_reconnects_misses_nothing_and_sees_nothing_twice() {
     );
     assert_eq!(seen.len(), 300);
     server.stop().await;
+}
+
+/// Waits until `n` submissions are audited (by the batch summary, which no
+/// trimming of the event log affects).
+async fn wait_until_audited(ch: &Channel, n: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let summary = ExportServiceClient::new(ch.clone())
+            .get_batch_summary(v1::GetBatchSummaryRequest {
+                tenant: "湖南省/岳阳市".into(),
+                status: v1::SubmissionStatus::Audited as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let summary_forms = summary.overall.unwrap().forms;
+        if summary_forms == n {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{n} forms audited within 60 s, not {}",
+            summary_forms
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until a watch from `cursor` is refused as behind the log; returns the status.
@@ -167,7 +203,7 @@ async fn a_cursor_behind_the_retained_log_is_refused_with_where_to_resume() {
     let mut rest = watch(&ch, oldest).await;
     let mut kept = Vec::new();
     for _ in 0..5 {
-        kept.push(rest.next().await.unwrap().unwrap());
+        kept.push(next_within(&mut rest).await.unwrap().unwrap());
     }
     assert_eq!(kept, all[7..].to_vec());
     server.stop().await;
@@ -196,18 +232,19 @@ async fn a_stalled_watcher_holds_up_no_intake_and_learns_it_fell_behind() {
         .unwrap();
     let mut stalled = watch(&slow, 0).await;
     submit_batch(&ch, forms(0, 1)).await;
-    let first = stalled.next().await.unwrap().unwrap();
-    // The watcher stops reading; 200 forms go through the whole pipeline anyway.
-    submit_batch(&ch, forms(1, 200)).await;
-    let mut live = Vec::new();
-    read_until_audited(&mut watch(&ch, 0).await, &mut live, 201).await;
+    let first = next_within(&mut stalled).await.unwrap().unwrap();
+    // The watcher stops reading; 400 forms (1,200 events, more than the
+    // server's queue, tonic's buffer and a 16 KiB window hold) go through the
+    // whole pipeline anyway.
+    submit_batch(&ch, forms(1, 400)).await;
+    wait_until_audited(&ch, 401).await;
     refused_once_trimmed(&ch, first.cursor).await;
 
     // What was already on its way arrives in order without gaps, then the
     // stream ends with the explicit error, never with a silent jump.
     let mut last = first.cursor;
     let end = loop {
-        match stalled.next().await {
+        match next_within(&mut stalled).await {
             Some(Ok(e)) => {
                 assert_eq!(e.cursor, last + 1, "no gap");
                 last = e.cursor;
@@ -216,7 +253,9 @@ async fn a_stalled_watcher_holds_up_no_intake_and_learns_it_fell_behind() {
             None => panic!("the stream ended without saying it fell behind"),
         }
     };
-    assert_eq!(end.code(), Code::OutOfRange);
-    assert!(last < live.last().unwrap().cursor);
+    assert_eq!(end.code(), Code::OutOfRange, "{end:?}");
+    let info = end.get_details_error_info().expect("ErrorInfo details");
+    let oldest: u64 = info.metadata["oldest_resumable_cursor"].parse().unwrap();
+    assert!(last < oldest, "it stopped where the log was trimmed");
     server.stop().await;
 }

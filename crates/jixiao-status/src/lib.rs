@@ -9,7 +9,7 @@ use jixiao_store::{StoreError, StoreErrorKind};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// Bad input: each violation names a field and the reason.
     InvalidArgument {

@@ -144,14 +144,14 @@ impl Store {
             // One writer at a time is all SQLite allows; more connections only contend.
             opt.max_connections(4);
             // Per connection, every one of them: WAL (readers never wait for the
-            // writer), no fsync per commit (the WAL is synced at checkpoints), a
-            // 64 MiB page cache and reads through mmap instead of read().
+            // writer), no fsync per commit (the WAL is synced at checkpoints),
+            // and a 16 MiB page cache each (memory stays bounded however large
+            // the database grows; the OS caches the file).
             opt.map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
-                    .pragma("cache_size", "-65536")
-                    .pragma("mmap_size", "268435456")
+                    .pragma("cache_size", "-16384")
                     .pragma("temp_store", "memory")
                     // Fewer, larger checkpoints: a page written often is copied once.
                     .pragma("wal_autocheckpoint", "16384")

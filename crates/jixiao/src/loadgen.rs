@@ -653,6 +653,10 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         );
         drop(echo);
     }
+    // A directory of our own making goes with the run (a million forms is ~8 GB).
+    if args.work_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(true)
 }
 
