@@ -41,8 +41,9 @@ pub struct IntakeService {
     rulebooks: Arc<Rulebooks>,
     limits: IntakeLimits,
     store: Store,
-    /// Where prepared submissions go to be committed.
-    committer: mpsc::Sender<Pending>,
+    committer: Arc<Committer>,
+    /// Where small calls' submissions wait to be committed together.
+    waiting: mpsc::Sender<Pending>,
 }
 
 /// Prepared submissions waiting for their transaction, and where the answer goes.
@@ -52,12 +53,13 @@ struct Pending {
 }
 
 /// Forms committed together at most: concurrent calls share a transaction
-/// up to this size.
+/// up to this size, and a call this large has one of its own.
 const GROUP_FORMS: usize = 500;
 
 /// Commits what concurrent calls hand it, together: one transaction for
 /// all that is waiting (up to [`GROUP_FORMS`]), then the jobs are queued
-/// and the events announced, and each call gets its own answers.
+/// and the events announced, and each call gets its own answers. Whole
+/// batches commit on their own, in parallel where the database allows it.
 struct Committer {
     store: Store,
     queue: Arc<dyn JobQueue>,
@@ -65,7 +67,7 @@ struct Committer {
 }
 
 impl Committer {
-    async fn run(self, mut waiting: mpsc::Receiver<Pending>) {
+    async fn run(self: Arc<Self>, mut waiting: mpsc::Receiver<Pending>) {
         while let Some(first) = waiting.recv().await {
             let mut forms = first.news.len();
             let mut group = vec![first];
@@ -147,20 +149,19 @@ impl IntakeService {
         rulebooks: Arc<Rulebooks>,
         limits: IntakeLimits,
     ) -> Self {
-        let (committer, waiting) = mpsc::channel(1024);
-        tokio::spawn(
-            Committer {
-                store: store.clone(),
-                queue,
-                events,
-            }
-            .run(waiting),
-        );
+        let committer = Arc::new(Committer {
+            store: store.clone(),
+            queue,
+            events,
+        });
+        let (waiting, calls) = mpsc::channel(1024);
+        tokio::spawn(committer.clone().run(calls));
         Self {
             rulebooks,
             limits,
             store,
             committer,
+            waiting,
         }
     }
 
@@ -176,14 +177,17 @@ impl IntakeService {
         IntakeServiceServer::new(self).max_decoding_message_size(decoding)
     }
 
-    /// Stores prepared submissions and queues the new ones. Calls that arrive
-    /// together share one transaction (group commit).
+    /// Stores prepared submissions and queues the new ones. Small calls that
+    /// arrive together share one transaction (group commit).
     async fn store(
         &self,
         news: Vec<NewSubmission>,
     ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
+        if news.len() >= GROUP_FORMS {
+            return self.committer.commit(news).await;
+        }
         let (reply, answer) = oneshot::channel();
-        self.committer
+        self.waiting
             .send(Pending { news, reply })
             .await
             .map_err(|_| ApiError::Unavailable("intake is stopping".into()))?;

@@ -45,7 +45,7 @@ pub enum Spawn {
     /// Start `jixiao serve` on its defaults (SQLite, in-process queue).
     Embedded,
     /// Start a front (intake, audit, export) and --workers scoring processes
-    /// on --database-url (PostgreSQL) and --redis-url.
+    /// on --postgres-url (a database of their own) and --redis-url.
     ScaleOut,
 }
 
@@ -77,12 +77,11 @@ pub struct Args {
     /// Scoring worker processes (scale-out).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
-    /// PostgreSQL for scale-out; the database is created when it does not exist.
-    #[arg(
-        long,
-        default_value = "postgres://postgres@127.0.0.1:5432/jixiao_loadgen"
-    )]
-    pub database_url: String,
+    /// PostgreSQL server for scale-out: each run creates a database of its
+    /// own there (`jixiao_loadgen_<run>`) and drops it at the end, so every
+    /// run starts as empty as the embedded one.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pub postgres_url: String,
     /// Redis for scale-out.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
@@ -203,31 +202,42 @@ fn synthetic(
     form
 }
 
-/// Creates the PostgreSQL database of `url` when it is not there yet.
-async fn ensure_database(url: &str) -> anyhow::Result<()> {
-    use sea_orm::ConnectionTrait;
-    let (server, name) = url
-        .rsplit_once('/')
-        .filter(|(_, n)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .with_context(|| {
-            format!("--database-url {url:?}: expected postgres://…/<database name>")
-        })?;
-    let admin = sea_orm::Database::connect(format!("{server}/postgres"))
-        .await
-        .with_context(|| format!("cannot reach PostgreSQL at {server}"))?;
-    let exists = admin
-        .query_one(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
-        ))
-        .await?
-        .is_some();
-    if !exists {
+/// A PostgreSQL database made for one run, dropped with it.
+struct RunDatabase {
+    admin: sea_orm::DatabaseConnection,
+    name: String,
+    url: String,
+}
+
+impl RunDatabase {
+    async fn create(server: &str, run: &str) -> anyhow::Result<Self> {
+        use sea_orm::ConnectionTrait;
+        let server = server.trim_end_matches('/');
+        let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+            .await
+            .with_context(|| format!("--postgres-url: cannot reach PostgreSQL at {server}"))?;
+        let name = format!("jixiao_loadgen_{run}");
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await?;
+        Ok(RunDatabase {
+            admin,
+            url: format!("{server}/{name}"),
+            name,
+        })
     }
-    Ok(())
+
+    /// After the servers are gone.
+    async fn drop_database(self) -> anyhow::Result<()> {
+        use sea_orm::ConnectionTrait;
+        self.admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await?;
+        Ok(())
+    }
 }
 
 /// A child `jixiao serve`, killed when dropped.
@@ -471,6 +481,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         ));
     }
     let mut servers: Vec<Spawned> = Vec::new();
+    let mut run_database = None;
     let url = match args.spawn {
         Spawn::None => {
             let host = args
@@ -499,11 +510,11 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             format!("http://127.0.0.1:{port}")
         }
         Spawn::ScaleOut => {
-            ensure_database(&args.database_url).await?;
+            let db = RunDatabase::create(&args.postgres_url, &run).await?;
             let port = free_port()?;
             let front = format!("http://127.0.0.1:{port}");
             let mut env = vec![
-                ("JIXIAO_DATABASE_URL".to_string(), args.database_url.clone()),
+                ("JIXIAO_DATABASE_URL".to_string(), db.url.clone()),
                 ("JIXIAO_REDIS_URL".to_string(), args.redis_url.clone()),
                 ("JIXIAO_REDIS_PREFIX".to_string(), format!("loadgen-{run}")),
             ];
@@ -538,6 +549,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
                     &worker_env,
                 )?);
             }
+            run_database = Some(db);
             front
         }
     };
@@ -629,6 +641,9 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         }
     );
     drop(servers);
+    if let Some(db) = run_database {
+        db.drop_database().await?;
+    }
 
     if args.ceiling {
         let port = free_port()?;
