@@ -53,8 +53,9 @@ struct Pending {
 }
 
 /// Forms committed together at most: concurrent calls share a transaction
-/// up to this size, and a call this large has one of its own.
-const GROUP_FORMS: usize = 500;
+/// up to this size, and a call this large (a full batch chunk) has one of
+/// its own.
+const GROUP_FORMS: usize = BATCH_CHUNK;
 
 /// Commits what concurrent calls hand it, together: one transaction for
 /// all that is waiting (up to [`GROUP_FORMS`]), then the jobs are queued
