@@ -92,8 +92,9 @@ impl AuditService {
         }
     }
 
-    pub fn into_server(self) -> AuditServiceServer<Self> {
-        AuditServiceServer::new(self)
+    /// The gRPC service; the worker may also hold the `Arc` and call it in-process.
+    pub fn into_server(self: Arc<Self>) -> AuditServiceServer<Self> {
+        AuditServiceServer::from_arc(self)
     }
 
     /// Findings of a form; the form is scored with the default rulebook when no scorecard comes with it.

@@ -166,7 +166,8 @@ impl IntakeService {
         }
     }
 
-    pub fn into_server(self) -> IntakeServiceServer<Self> {
+    /// The gRPC service; the worker may also hold the `Arc` and call it in-process.
+    pub fn into_server(self: Arc<Self>) -> IntakeServiceServer<Self> {
         // Whole documents arrive in one message; the transport takes a little
         // more than the document limit so that ImportDocument can answer with
         // the limit itself.
@@ -175,7 +176,7 @@ impl IntakeService {
             .max_document_bytes
             .saturating_add(1 << 20)
             .max(self.limits.max_message_bytes);
-        IntakeServiceServer::new(self).max_decoding_message_size(decoding)
+        IntakeServiceServer::from_arc(self).max_decoding_message_size(decoding)
     }
 
     /// Stores prepared submissions and queues the new ones. Small calls that

@@ -1,6 +1,7 @@
 //! ScoringService (pure ScoreForm, GetScoreCard) and the queue-triggered
 //! scoring worker.
 
+mod peers;
 mod worker;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use jixiao_telemetry::current_traceparent;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
+pub use peers::{AuditPeer, IntakePeer};
 pub use worker::{Department, DepartmentAudits, ScoringWorker, WorkerOptions};
 
 /// Submissions queued per transaction by RescoreBatch.

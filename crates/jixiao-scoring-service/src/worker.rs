@@ -7,18 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jixiao_proto::convert::{form_from_proto, now_millis, timestamp};
-use jixiao_proto::v1::{
-    self, audit_service_client::AuditServiceClient, intake_service_client::IntakeServiceClient,
-};
+use jixiao_proto::v1;
 use jixiao_queue::{Delivery, EventBus, JobQueue};
 use jixiao_scoring::Rulebooks;
 use jixiao_status::{from_peer, ApiError};
 use jixiao_store::{NewScoreCard, Store};
-use jixiao_telemetry::{follow, link, metrics::metrics, PeerChannel};
+use jixiao_telemetry::{follow, link, metrics::metrics};
 use prost::Message;
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use crate::peers::{AuditPeer, IntakePeer};
 use crate::{pick_rulebook, score};
 
 /// Forms per call to intake or audit: with a form and its scorecard at
@@ -43,8 +42,8 @@ pub struct ScoringWorker {
     pub queue: Arc<dyn JobQueue>,
     pub events: Arc<dyn EventBus>,
     pub rulebooks: Arc<Rulebooks>,
-    pub intake: IntakeServiceClient<PeerChannel>,
-    pub audit: AuditServiceClient<PeerChannel>,
+    pub intake: IntakePeer,
+    pub audit: AuditPeer,
     pub options: WorkerOptions,
     /// Departments whose forms changed, audited together later.
     pub departments: Arc<DepartmentAudits>,
@@ -94,8 +93,9 @@ impl DepartmentAudits {
     /// one is marked again. Ends when `shutdown` turns true.
     pub async fn run(
         self: Arc<Self>,
-        mut audit: AuditServiceClient<PeerChannel>,
+        mut audit: AuditPeer,
         quiet: Duration,
+        timeout: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) {
         loop {
@@ -110,7 +110,7 @@ impl DepartmentAudits {
                     fiscal_year,
                     forms: vec![],
                 };
-                if let Err(status) = audit.audit_department(request).await {
+                if let Err(status) = audit.audit_department(request, timeout).await {
                     tracing::warn!(%unit, fiscal_year, error = %status, "department audit failed; it is retried next round");
                     self.mark(vec![(tenant, unit, fiscal_year)]);
                 }
@@ -198,16 +198,14 @@ impl ScoringWorker {
         // message well under the message limit.
         let mut submissions: HashMap<String, v1::Submission> = HashMap::new();
         for slice in ids.chunks(FORMS_PER_CALL) {
-            let mut request = tonic::Request::new(v1::GetSubmissionsRequest {
+            let request = v1::GetSubmissionsRequest {
                 ids: slice.to_vec(),
-            });
-            request.set_timeout(self.options.rpc_timeout);
+            };
             submissions.extend(
                 self.intake
-                    .get_submissions(request)
+                    .get_submissions(request, self.options.rpc_timeout)
                     .await
                     .map_err(|s| from_peer("intake", s))?
-                    .into_inner()
                     .submissions
                     .into_iter()
                     .map(|s| (s.id.clone(), s)),
@@ -261,11 +259,11 @@ impl ScoringWorker {
                 budget_unit: submission.budget_unit.clone(),
                 fiscal_year: submission.fiscal_year,
             };
-            scored.push((delivery, submission, new));
+            scored.push((delivery, submission, new, card));
         }
         let stored = self
             .store
-            .save_scorecards(scored.iter().map(|(_, _, n)| n.clone()).collect())
+            .save_scorecards(scored.iter().map(|(_, _, n, _)| n.clone()).collect())
             .await?;
         let fresh: Vec<i64> = stored
             .iter()
@@ -275,32 +273,10 @@ impl ScoringWorker {
             self.events.published(*newest);
         }
         metrics().forms_scored.inc_by(fresh.len() as u64);
-        // A redelivered job audits the scorecard stored first, not a new one.
-        let mut audits = Vec::with_capacity(stored.len());
-        for ((_, submission, _), (card, _)) in scored.iter().zip(&stored) {
-            audits.push(v1::AuditSubmissionRequest {
-                submission_id: submission.id.clone(),
-                tenant: submission.tenant.clone(),
-                form: submission.form.clone(),
-                scorecard: Some(v1::ScoreCard::decode(card.card.as_slice()).map_err(|e| {
-                    ApiError::Internal(format!("stored scorecard does not decode: {e}"))
-                })?),
-            });
-        }
-        let mut audits = audits.into_iter().peekable();
-        while audits.peek().is_some() {
-            let slice: Vec<_> = audits.by_ref().take(FORMS_PER_CALL).collect();
-            let mut request =
-                tonic::Request::new(v1::AuditSubmissionsRequest { submissions: slice });
-            request.set_timeout(self.options.rpc_timeout);
-            self.audit
-                .audit_submissions(request)
-                .await
-                .map_err(|s| from_peer("audit", s))?;
-        }
         let mut departments: Vec<Department> = Vec::new();
         let mut done = Vec::with_capacity(scored.len());
-        for (delivery, submission, _) in &scored {
+        let mut audits = Vec::with_capacity(stored.len());
+        for ((delivery, submission, _, card), (row, event)) in scored.into_iter().zip(&stored) {
             done.push(delivery.id.clone());
             let d = (
                 submission.tenant.clone(),
@@ -310,6 +286,29 @@ impl ScoringWorker {
             if !departments.contains(&d) {
                 departments.push(d);
             }
+            // A card stored just now is the one in hand; a redelivered job
+            // audits the scorecard stored first, not a new one.
+            let card = match event {
+                Some(_) => card,
+                None => v1::ScoreCard::decode(row.card.as_slice()).map_err(|e| {
+                    ApiError::Internal(format!("stored scorecard does not decode: {e}"))
+                })?,
+            };
+            audits.push(v1::AuditSubmissionRequest {
+                submission_id: submission.id.clone(),
+                tenant: submission.tenant.clone(),
+                form: submission.form.clone(),
+                scorecard: Some(card),
+            });
+        }
+        let mut audits = audits.into_iter().peekable();
+        while audits.peek().is_some() {
+            let slice: Vec<_> = audits.by_ref().take(FORMS_PER_CALL).collect();
+            let request = v1::AuditSubmissionsRequest { submissions: slice };
+            self.audit
+                .audit_submissions(request, self.options.rpc_timeout)
+                .await
+                .map_err(|s| from_peer("audit", s))?;
         }
         Ok((done, departments))
     }

@@ -25,7 +25,9 @@ use jixiao_queue::{
     RedisQueueOptions,
 };
 use jixiao_scoring::{builtin_rulebooks, Rulebooks};
-use jixiao_scoring_service::{DepartmentAudits, ScoringService, ScoringWorker, WorkerOptions};
+use jixiao_scoring_service::{
+    AuditPeer, DepartmentAudits, IntakePeer, ScoringService, ScoringWorker, WorkerOptions,
+};
 use jixiao_store::Store;
 use jixiao_telemetry::PeerChannel;
 use tokio::net::TcpListener;
@@ -241,7 +243,7 @@ impl Bound {
         // Clients of the other services (connected lazily, in this process or across hosts).
         let intake_client = IntakeServiceClient::new(peers.channel(&config.peers.intake)?);
         let intake = config.has(Role::Intake).then(|| {
-            IntakeService::new(
+            Arc::new(IntakeService::new(
                 store.clone(),
                 queue.clone(),
                 events.clone(),
@@ -251,8 +253,7 @@ impl Bound {
                     max_document_bytes: config.limits.max_document_bytes,
                     max_message_bytes: config.limits.max_message_bytes,
                 },
-            )
-            .into_server()
+            ))
         });
         let max_message = config.limits.max_message_bytes;
         let scoring = config.has(Role::Scoring).then(|| {
@@ -261,15 +262,13 @@ impl Bound {
                 .max_decoding_message_size(max_message)
         });
         let audit = config.has(Role::Audit).then(|| {
-            AuditService::new(
+            Arc::new(AuditService::new(
                 store.clone(),
                 events.clone(),
                 rulebooks.clone(),
                 catalogue.clone(),
                 intake_client.clone(),
-            )
-            .into_server()
-            .max_decoding_message_size(max_message)
+            ))
         });
         let (stopping_tx, stopping) = watch::channel(false);
         if config.has(Role::Export) && !config.redis_url.is_empty() {
@@ -337,13 +336,27 @@ impl Bound {
                     stopping.clone(),
                 ));
             }
-            let intake_client = IntakeServiceClient::new(peers.channel(&config.peers.intake)?);
-            let audit_client = AuditServiceClient::new(peers.channel(&config.peers.audit)?);
+            // A service in this process (and not pointed elsewhere) is called
+            // directly; any other over gRPC.
+            let intake_peer = match &intake {
+                Some(s) if config.peers.intake.is_empty() => IntakePeer::Local(s.clone()),
+                _ => IntakePeer::Remote(IntakeServiceClient::new(
+                    peers.channel(&config.peers.intake)?,
+                )),
+            };
+            let audit_peer = match &audit {
+                Some(s) if config.peers.audit.is_empty() => AuditPeer::Local(s.clone()),
+                _ => {
+                    AuditPeer::Remote(AuditServiceClient::new(peers.channel(&config.peers.audit)?))
+                }
+            };
+            let rpc_timeout = Duration::from_secs(config.worker.rpc_timeout_secs.max(1));
             tokio::spawn(gauge_queue(queue.clone(), stopping.clone()));
             let departments = Arc::new(DepartmentAudits::default());
             tokio::spawn(departments.clone().run(
-                audit_client.clone(),
+                audit_peer.clone(),
                 Duration::from_secs(config.worker.department_audit_secs.max(1)),
+                rpc_timeout,
                 stopping.clone(),
             ));
             for n in 0..config.worker.concurrency {
@@ -352,14 +365,14 @@ impl Bound {
                     queue: queue.clone(),
                     events: events.clone(),
                     rulebooks: rulebooks.clone(),
-                    intake: intake_client.clone(),
-                    audit: audit_client.clone(),
+                    intake: intake_peer.clone(),
+                    audit: audit_peer.clone(),
                     departments: departments.clone(),
                     options: WorkerOptions {
                         consumer: format!("{local_addr}/{n}"),
                         batch_size: config.worker.batch_size,
                         reclaim_idle: Duration::from_secs(config.worker.reclaim_idle_secs),
-                        rpc_timeout: Duration::from_secs(config.worker.rpc_timeout_secs.max(1)),
+                        rpc_timeout,
                     },
                 };
                 workers.push(tokio::spawn(worker.run(stopping.clone())));
@@ -421,9 +434,11 @@ impl Bound {
             .add_service(health)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_optional_service(intake)
+            .add_optional_service(intake.map(IntakeService::into_server))
             .add_optional_service(scoring)
-            .add_optional_service(audit)
+            .add_optional_service(
+                audit.map(|a| a.into_server().max_decoding_message_size(max_message)),
+            )
             .add_optional_service(export)
             // Small RPCs between the services must not wait out Nagle's algorithm.
             .serve_with_incoming_shutdown(

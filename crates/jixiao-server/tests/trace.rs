@@ -1,8 +1,9 @@
 //! One trace from the request to the audit: intake's SubmitForm, the scoring
 //! batch taken from the queue, the worker's GetSubmissions call to intake and its
 //! AuditSubmissions call to audit all share one trace id (spans exported to an
-//! in-memory OpenTelemetry exporter). Its own test binary: it installs the
-//! process's tracing subscriber.
+//! in-memory OpenTelemetry exporter), whether the worker calls the services
+//! in its own process directly or over gRPC. Its own test binary: it
+//! installs the process's tracing subscriber.
 
 mod common;
 
@@ -24,7 +25,38 @@ async fn one_trace_spans_intake_queue_scoring_and_audit() {
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
+    // All roles in one process: the worker calls intake and audit directly.
     let server = TestServer::start(fresh_dir("trace")).await;
+    let trace = submit_and_wait(&server).await;
+    server.stop().await;
+    provider.force_flush().unwrap();
+    check_trace(&exporter.get_finished_spans().unwrap(), trace, false);
+
+    // The same process told to reach them at its own address: over gRPC,
+    // the trace context travels in the metadata.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let own = format!("http://127.0.0.1:{port}");
+    let server = TestServer::start_with(
+        fresh_dir("trace_remote"),
+        &[
+            ("listen", format!("127.0.0.1:{port}")),
+            ("peers.intake", own.clone()),
+            ("peers.audit", own),
+        ],
+    )
+    .await;
+    let trace = submit_and_wait(&server).await;
+    server.stop().await;
+    provider.force_flush().unwrap();
+    check_trace(&exporter.get_finished_spans().unwrap(), trace, true);
+}
+
+/// Submits a form, waits for its audit; the trace id of its SubmitForm.
+async fn submit_and_wait(server: &TestServer) -> String {
     let ch = server.channel().await;
     let id = IntakeServiceClient::new(ch.clone())
         .submit_form(v1::SubmitFormRequest {
@@ -39,54 +71,56 @@ async fn one_trace_spans_intake_queue_scoring_and_audit() {
         .unwrap()
         .id;
     events_until(ch.clone(), &id, v1::EventType::Audited).await;
-    server.stop().await;
-    provider.force_flush().unwrap();
+    id
+}
 
-    let spans = exporter.get_finished_spans().unwrap();
+fn check_trace(spans: &[opentelemetry_sdk::trace::SpanData], submission: String, remote: bool) {
     let by_name = |name: &str| -> Vec<&opentelemetry_sdk::trace::SpanData> {
         spans.iter().filter(|s| s.name == name).collect()
     };
+    // Each server is fresh, so the newest SubmitForm span is this one's.
     let submit = by_name("jixiao.v1.IntakeService/SubmitForm");
-    assert_eq!(
-        submit.len(),
-        1,
-        "{:?}",
-        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
-    );
-    let trace = submit[0].span_context.trace_id();
-    let job = by_name("score batch");
-    assert!(!job.is_empty());
-    let get = by_name("jixiao.v1.IntakeService/GetSubmissions");
-    let audit = by_name("jixiao.v1.AuditService/AuditSubmissions");
+    let Some(submit) = submit.last() else {
+        panic!(
+            "no SubmitForm span for {submission}: {:?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        )
+    };
+    let trace = submit.span_context.trace_id();
+    let in_trace = |name: &str| -> Vec<&opentelemetry_sdk::trace::SpanData> {
+        by_name(name)
+            .into_iter()
+            .filter(|s| s.span_context.trace_id() == trace)
+            .collect()
+    };
+    let job = in_trace("score batch");
+    let get = in_trace("jixiao.v1.IntakeService/GetSubmissions");
+    let audit = in_trace("jixiao.v1.AuditService/AuditSubmissions");
     for (what, found) in [
         ("score batch", &job),
         ("GetSubmissions", &get),
         ("AuditSubmissions", &audit),
     ] {
-        assert!(
-            found.iter().any(|s| s.span_context.trace_id() == trace),
-            "{what} is not in the SubmitForm trace"
-        );
+        assert!(!found.is_empty(), "{what} is not in the SubmitForm trace");
     }
     // Parent links: the job follows the request; the worker's calls follow the job.
     let ids: HashMap<_, _> = spans
         .iter()
         .map(|s| (s.span_context.span_id(), s.name.to_string()))
         .collect();
-    let job = job
-        .iter()
-        .find(|s| s.span_context.trace_id() == trace)
-        .unwrap();
-    assert_eq!(job.parent_span_id, submit[0].span_context.span_id());
-    let audit = audit
-        .iter()
-        .find(|s| s.span_context.trace_id() == trace)
-        .unwrap();
-    assert!(audit.parent_span_is_remote, "the audit call came over gRPC");
-    assert_eq!(
-        audit.parent_span_id,
-        job.span_context.span_id(),
-        "{:?}",
-        ids.get(&audit.parent_span_id)
-    );
+    assert_eq!(job[0].parent_span_id, submit.span_context.span_id());
+    for call in [get[0], audit[0]] {
+        assert_eq!(
+            call.parent_span_is_remote, remote,
+            "{} came over gRPC: {}",
+            call.name, call.parent_span_is_remote
+        );
+        assert_eq!(
+            call.parent_span_id,
+            job[0].span_context.span_id(),
+            "{}: {:?}",
+            call.name,
+            ids.get(&call.parent_span_id)
+        );
+    }
 }
