@@ -213,7 +213,11 @@ impl RunDatabase {
     async fn create(server: &str, run: &str) -> anyhow::Result<Self> {
         use sea_orm::ConnectionTrait;
         let server = server.trim_end_matches('/');
-        let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+        // Quiet: dropping a run's database takes seconds, which sqlx would
+        // log as a slow statement in the middle of the report.
+        let mut options = sea_orm::ConnectOptions::new(format!("{server}/postgres"));
+        options.sqlx_logging(false);
+        let admin = sea_orm::Database::connect(options)
             .await
             .with_context(|| format!("--postgres-url: cannot reach PostgreSQL at {server}"))?;
         let name = format!("jixiao_loadgen_{run}");
