@@ -212,8 +212,10 @@ impl ScoringWorker {
             );
         }
         let computed_at = now_millis();
-        // Each job that can be scored: its delivery, submission and card.
+        // Each job that can be scored: its delivery, submission and card, and
+        // apart, the row to store for it.
         let mut scored = Vec::with_capacity(batch.len());
+        let mut news = Vec::with_capacity(batch.len());
         for (n, delivery) in batch.iter().enumerate() {
             // Short polls: the runtime's two threads also drive the database
             // transactions that hold SQLite's one write lock.
@@ -259,12 +261,10 @@ impl ScoringWorker {
                 budget_unit: submission.budget_unit.clone(),
                 fiscal_year: submission.fiscal_year,
             };
-            scored.push((delivery, submission, new, card));
+            scored.push((delivery, submission, card));
+            news.push(new);
         }
-        let stored = self
-            .store
-            .save_scorecards(scored.iter().map(|(_, _, n, _)| n.clone()).collect())
-            .await?;
+        let stored = self.store.save_scorecards(news).await?;
         let fresh: Vec<i64> = stored
             .iter()
             .filter_map(|(_, e)| e.as_ref().map(|e| e.seq))
@@ -276,7 +276,7 @@ impl ScoringWorker {
         let mut departments: Vec<Department> = Vec::new();
         let mut done = Vec::with_capacity(scored.len());
         let mut audits = Vec::with_capacity(stored.len());
-        for ((delivery, submission, _, card), (row, event)) in scored.into_iter().zip(&stored) {
+        for ((delivery, submission, card), (row, event)) in scored.into_iter().zip(&stored) {
             done.push(delivery.id.clone());
             let d = (
                 submission.tenant.clone(),

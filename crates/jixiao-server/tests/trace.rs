@@ -27,10 +27,10 @@ async fn one_trace_spans_intake_queue_scoring_and_audit() {
 
     // All roles in one process: the worker calls intake and audit directly.
     let server = TestServer::start(fresh_dir("trace")).await;
-    let trace = submit_and_wait(&server).await;
+    let id = submit_and_wait(&server).await;
     server.stop().await;
     provider.force_flush().unwrap();
-    check_trace(&exporter.get_finished_spans().unwrap(), trace, false);
+    check_trace(&exporter.get_finished_spans().unwrap(), &id, false);
 
     // The same process told to reach them at its own address: over gRPC,
     // the trace context travels in the metadata.
@@ -49,13 +49,13 @@ async fn one_trace_spans_intake_queue_scoring_and_audit() {
         ],
     )
     .await;
-    let trace = submit_and_wait(&server).await;
+    let id = submit_and_wait(&server).await;
     server.stop().await;
     provider.force_flush().unwrap();
-    check_trace(&exporter.get_finished_spans().unwrap(), trace, true);
+    check_trace(&exporter.get_finished_spans().unwrap(), &id, true);
 }
 
-/// Submits a form, waits for its audit; the trace id of its SubmitForm.
+/// Submits a form and waits for its audit; returns its submission id.
 async fn submit_and_wait(server: &TestServer) -> String {
     let ch = server.channel().await;
     let id = IntakeServiceClient::new(ch.clone())
@@ -74,7 +74,7 @@ async fn submit_and_wait(server: &TestServer) -> String {
     id
 }
 
-fn check_trace(spans: &[opentelemetry_sdk::trace::SpanData], submission: String, remote: bool) {
+fn check_trace(spans: &[opentelemetry_sdk::trace::SpanData], submission: &str, remote: bool) {
     let by_name = |name: &str| -> Vec<&opentelemetry_sdk::trace::SpanData> {
         spans.iter().filter(|s| s.name == name).collect()
     };
