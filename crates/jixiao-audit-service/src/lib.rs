@@ -13,7 +13,7 @@ use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::intake_service_client::IntakeServiceClient;
 use jixiao_proto::v1::{self, audit_service_server::AuditServiceServer};
 use jixiao_queue::EventBus;
-use jixiao_scoring::{score_form, Rulebooks};
+use jixiao_scoring::{score_form, Rulebooks, ScoreCard};
 use jixiao_status::{caller, from_peer, read_form, ApiError};
 use jixiao_store::{FindingFilter, NewFinding, Store};
 use jixiao_telemetry::{metrics::metrics, PeerChannel};
@@ -97,26 +97,45 @@ impl AuditService {
         AuditServiceServer::from_arc(self)
     }
 
-    /// Findings of a form; the form is scored with the default rulebook when no scorecard comes with it.
-    fn findings(
-        &self,
-        form: &Form,
-        card: Option<&v1::ScoreCard>,
-    ) -> Result<Vec<v1::Finding>, ApiError> {
-        let card = match card {
-            Some(c) => scorecard_from_proto(c).map_err(ApiError::invalid)?,
+    /// The scorecard a form is audited against: the one that comes with it,
+    /// or the default rulebook's.
+    fn card_of(&self, form: &Form, card: Option<&v1::ScoreCard>) -> Result<ScoreCard, ApiError> {
+        match card {
+            Some(c) => scorecard_from_proto(c).map_err(ApiError::invalid),
             None => {
                 let rb = self
                     .rulebooks
                     .select(&form.units.region, form.fiscal_year)
                     .ok_or_else(|| ApiError::Internal("default rulebook missing".into()))?;
-                score_form(form, &content_digest(form), rb)
+                Ok(score_form(form, &content_digest(form), rb))
             }
-        };
-        Ok(audit_form(form, &card, &self.catalogue)
+        }
+    }
+
+    /// A submitted form's findings as stored, numbered within the submission:
+    /// AuditSubmissions' per-form step, which the scoring worker also runs
+    /// itself when this service shares its process.
+    pub fn submission_findings(
+        &self,
+        submission_id: &str,
+        form: &Form,
+        card: &ScoreCard,
+    ) -> Vec<NewFinding> {
+        audit_form(form, card, &self.catalogue)
             .iter()
-            .map(finding_to_proto)
-            .collect())
+            .enumerate()
+            .map(|(n, f)| {
+                let mut f = finding_to_proto(f);
+                f.id = format!("{submission_id}:{n}");
+                f.submission_id = submission_id.to_string();
+                NewFinding {
+                    rule_id: f.rule_id.clone(),
+                    // Wire severities are ordered info < warning < error, so ranges work.
+                    severity: f.severity,
+                    finding: f.encode_to_vec(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -128,7 +147,11 @@ impl v1::audit_service_server::AuditService for AuditService {
     ) -> Result<Response<v1::AuditFormResponse>, Status> {
         let r = request.into_inner();
         let form = read_form(r.form.as_ref())?;
-        let findings = self.findings(&form, r.scorecard.as_ref())?;
+        let card = self.card_of(&form, r.scorecard.as_ref())?;
+        let findings = audit_form(&form, &card, &self.catalogue)
+            .iter()
+            .map(finding_to_proto)
+            .collect();
         Ok(Response::new(v1::AuditFormResponse { findings }))
     }
 
@@ -150,24 +173,10 @@ impl v1::audit_service_server::AuditService for AuditService {
                 return Err(at(ApiError::invalid_field("submission_id", "is required")).into());
             }
             let form = read_form(r.form.as_ref()).map_err(at)?;
-            let mut findings = self.findings(&form, r.scorecard.as_ref()).map_err(at)?;
-            for (n, f) in findings.iter_mut().enumerate() {
-                f.id = format!("{}:{}", r.submission_id, n);
-                f.submission_id = r.submission_id.clone();
-            }
-            rows.push((
-                r.submission_id.clone(),
-                findings
-                    .iter()
-                    .map(|f| NewFinding {
-                        rule_id: f.rule_id.clone(),
-                        // Wire severities are ordered info < warning < error, so ranges work.
-                        severity: f.severity,
-                        finding: f.encode_to_vec(),
-                    })
-                    .collect(),
-            ));
+            let card = self.card_of(&form, r.scorecard.as_ref()).map_err(at)?;
+            let findings = self.submission_findings(&r.submission_id, &form, &card);
             counts.push(findings.len() as u32);
+            rows.push((r.submission_id.clone(), findings));
         }
         let events = self
             .store

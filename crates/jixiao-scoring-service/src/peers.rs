@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jixiao_auth::Caller;
+use jixiao_audit_service::AuditService;
 use jixiao_proto::v1::{
-    self, audit_service_client::AuditServiceClient, audit_service_server::AuditService,
+    self, audit_service_client::AuditServiceClient, audit_service_server::AuditService as _,
     intake_service_client::IntakeServiceClient, intake_service_server::IntakeService,
 };
 use jixiao_telemetry::PeerChannel;
@@ -23,10 +24,12 @@ pub enum IntakePeer {
     Local(Arc<dyn IntakeService>),
 }
 
+/// Audit in this process is the service itself, not only its RPCs: the worker
+/// runs its per-form step and stores the findings with the scorecards.
 #[derive(Clone)]
 pub enum AuditPeer {
     Remote(AuditServiceClient<PeerChannel>),
-    Local(Arc<dyn AuditService>),
+    Local(Arc<AuditService>),
 }
 
 impl IntakePeer {
@@ -47,6 +50,14 @@ impl IntakePeer {
 }
 
 impl AuditPeer {
+    /// The audit service when it shares this process.
+    pub fn in_process(&self) -> Option<Arc<AuditService>> {
+        match self {
+            AuditPeer::Local(s) => Some(s.clone()),
+            AuditPeer::Remote(_) => None,
+        }
+    }
+
     pub async fn audit_submissions(
         &mut self,
         message: v1::AuditSubmissionsRequest,

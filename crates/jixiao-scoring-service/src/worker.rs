@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jixiao_proto::convert::{form_from_proto, now_millis, timestamp};
+use jixiao_proto::convert::{form_from_proto, now_millis, scorecard_to_proto, timestamp};
 use jixiao_proto::v1;
 use jixiao_queue::{Delivery, EventBus, JobQueue};
-use jixiao_scoring::Rulebooks;
+use jixiao_scoring::{score_form, Rulebooks};
 use jixiao_status::{from_peer, ApiError};
 use jixiao_store::{NewScoreCard, Store};
 use jixiao_telemetry::{follow, link, metrics::metrics};
@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::peers::{AuditPeer, IntakePeer};
-use crate::{pick_rulebook, score};
+use crate::pick_rulebook;
 
 /// Forms per call to intake or audit: with a form and its scorecard at
 /// 8–10 KiB, a call stays near 2 MiB, under the 4 MiB message limit.
@@ -184,8 +184,9 @@ impl ScoringWorker {
         }
     }
 
-    /// Scores and audits a batch of jobs with one call to intake, one
-    /// transaction and one call to audit; returns the deliveries done and the
+    /// Scores and audits a batch of jobs with one call to intake and one
+    /// transaction (audit in this process), or one transaction and one call
+    /// to audit (audit elsewhere); returns the deliveries done and the
     /// departments (tenant, unit, year) they touched.
     async fn process(
         &mut self,
@@ -212,10 +213,14 @@ impl ScoringWorker {
             );
         }
         let computed_at = now_millis();
+        // With audit in this process, its per-form step runs here on the form
+        // and card in hand, and the findings commit with the scorecards.
+        let audit_here = self.audit.in_process();
         // Each job that can be scored: its delivery, submission and card, and
-        // apart, the row to store for it.
+        // apart, the rows to store for it.
         let mut scored = Vec::with_capacity(batch.len());
         let mut news = Vec::with_capacity(batch.len());
+        let mut findings = Vec::new();
         for (n, delivery) in batch.iter().enumerate() {
             // Short polls: the runtime's two threads also drive the database
             // transactions that hold SQLite's one write lock.
@@ -243,7 +248,16 @@ impl ScoringWorker {
                 }
             };
             // Intake computed the digest of exactly this content.
-            let mut card = score(&form, Some(&submission.content_digest), rulebook);
+            let scored_form = score_form(&form, &submission.content_digest, rulebook);
+            if let Some(audit) = &audit_here {
+                // A redelivered job's stored card came from the same form and
+                // rulebook version, so these are its findings too.
+                findings.push((
+                    job.submission_id.clone(),
+                    audit.submission_findings(&job.submission_id, &form, &scored_form),
+                ));
+            }
+            let mut card = scorecard_to_proto(&scored_form);
             card.id = format!("{}:{}:{}", job.submission_id, rulebook.id, rulebook.version);
             card.submission_id = job.submission_id.clone();
             card.computed_at = Some(timestamp(computed_at));
@@ -264,15 +278,23 @@ impl ScoringWorker {
             scored.push((delivery, submission, card));
             news.push(new);
         }
-        let stored = self.store.save_scorecards(news).await?;
-        let fresh: Vec<i64> = stored
-            .iter()
-            .filter_map(|(_, e)| e.as_ref().map(|e| e.seq))
-            .collect();
-        if let Some(newest) = fresh.iter().max() {
-            self.events.published(*newest);
+        let (stored, audited) = match &audit_here {
+            Some(_) => {
+                let span = tracing::info_span!("store scorecards and findings", forms = news.len());
+                self.store
+                    .save_scorecards_and_findings(news, findings, now_millis())
+                    .instrument(span)
+                    .await?
+            }
+            None => (self.store.save_scorecards(news).await?, Vec::new()),
+        };
+        let fresh = stored.iter().filter_map(|(_, e)| e.as_ref());
+        let fresh_audits = audited.iter().flatten();
+        if let Some(newest) = fresh.clone().chain(fresh_audits.clone()).map(|e| e.seq).max() {
+            self.events.published(newest);
         }
-        metrics().forms_scored.inc_by(fresh.len() as u64);
+        metrics().forms_scored.inc_by(fresh.count() as u64);
+        metrics().forms_audited.inc_by(fresh_audits.count() as u64);
         let mut departments: Vec<Department> = Vec::new();
         let mut done = Vec::with_capacity(scored.len());
         let mut audits = Vec::with_capacity(stored.len());
@@ -285,6 +307,9 @@ impl ScoringWorker {
             );
             if !departments.contains(&d) {
                 departments.push(d);
+            }
+            if audit_here.is_some() {
+                continue;
             }
             // A card stored just now is the one in hand; a redelivered job
             // audits the scorecard stored first, not a new one.

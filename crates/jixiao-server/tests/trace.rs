@@ -1,9 +1,10 @@
 //! One trace from the request to the audit: intake's SubmitForm, the scoring
-//! batch taken from the queue, the worker's GetSubmissions call to intake and its
-//! AuditSubmissions call to audit all share one trace id (spans exported to an
-//! in-memory OpenTelemetry exporter), whether the worker calls the services
-//! in its own process directly or over gRPC. Its own test binary: it
-//! installs the process's tracing subscriber.
+//! batch taken from the queue, the worker's GetSubmissions call to intake and
+//! the audit all share one trace id (spans exported to an in-memory
+//! OpenTelemetry exporter). With every role in one process the worker calls
+//! intake directly and stores the findings with the scorecards; told to reach
+//! them at an address, it calls GetSubmissions and AuditSubmissions over gRPC.
+//! Its own test binary: it installs the process's tracing subscriber.
 
 mod common;
 
@@ -95,11 +96,16 @@ fn check_trace(spans: &[opentelemetry_sdk::trace::SpanData], submission: &str, r
     };
     let job = in_trace("score batch");
     let get = in_trace("jixiao.v1.IntakeService/GetSubmissions");
-    let audit = in_trace("jixiao.v1.AuditService/AuditSubmissions");
+    let audit_step = if remote {
+        "jixiao.v1.AuditService/AuditSubmissions"
+    } else {
+        "store scorecards and findings"
+    };
+    let audit = in_trace(audit_step);
     for (what, found) in [
         ("score batch", &job),
         ("GetSubmissions", &get),
-        ("AuditSubmissions", &audit),
+        (audit_step, &audit),
     ] {
         assert!(!found.is_empty(), "{what} is not in the SubmitForm trace");
     }

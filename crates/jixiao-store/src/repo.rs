@@ -49,6 +49,13 @@ pub struct NewSubmission {
     pub trace_context: String,
 }
 
+/// What [`Store::save_scorecards_and_findings`] did: each scorecard with its
+/// `scored` event, and each form's `audited` event.
+pub type ScoredAndAudited = (
+    Vec<(scorecard::Model, Option<event::Model>)>,
+    Vec<Option<event::Model>>,
+);
+
 /// What storing a submission did.
 #[derive(Debug, Clone)]
 pub struct SubmitOutcome {
@@ -587,118 +594,32 @@ impl Store {
         &self,
         news: Vec<NewScoreCard>,
     ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
-        use std::collections::{HashMap, HashSet};
         if news.is_empty() {
             return Ok(Vec::new());
         }
         let (_turn, txn) = self.write().await?;
-        let mut seen = HashSet::new();
-        let distinct: Vec<&NewScoreCard> = news.iter().filter(|n| seen.insert(&n.id)).collect();
-        let inserted =
-            scorecard::Entity::insert_many(distinct.iter().map(|new| scorecard::ActiveModel {
-                seq: NotSet,
-                id: Set(new.id.clone()),
-                submission_id: Set(new.submission_id.clone()),
-                rulebook_id: Set(new.rulebook_id.clone()),
-                rulebook_version: Set(new.rulebook_version.clone()),
-                input_digest: Set(new.input_digest.clone()),
-                recomputed_total: Set(new.recomputed_total.clone()),
-                grade: Set(new.grade.clone()),
-                card: Set(new.card.clone()),
-                computed_at: Set(new.computed_at),
-                tenant: Set(new.tenant.clone()),
-            }))
-            .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .do_nothing()
-            .exec_with_returning_many(&txn)
-            .await?;
-        let mut stored: HashMap<String, scorecard::Model> = match inserted {
-            TryInsertResult::Inserted(rows) => {
-                rows.into_iter().map(|r| (r.id.clone(), r)).collect()
-            }
-            TryInsertResult::Conflicted | TryInsertResult::Empty => HashMap::new(),
-        };
-        let fresh: HashSet<String> = stored.keys().cloned().collect();
-        // Their jobs are done, one statement per rulebook.
-        let mut by_rulebook: HashMap<&str, Vec<String>> = HashMap::new();
-        for n in &distinct {
-            by_rulebook
-                .entry(n.rulebook_id.as_str())
-                .or_default()
-                .push(n.submission_id.clone());
-        }
-        for (rulebook, ids) in by_rulebook {
-            scoring_job::Entity::update_many()
-                .col_expr(scoring_job::Column::State, JOB_DONE.into())
-                .filter(scoring_job::Column::RulebookId.eq(rulebook))
-                .filter(scoring_job::Column::SubmissionId.is_in(ids))
-                .exec(&txn)
-                .await?;
-        }
-        // Cards stored before (a redelivery) are read back: the first one wins.
-        let repeats: Vec<String> = distinct
-            .iter()
-            .filter(|n| !fresh.contains(&n.id))
-            .map(|n| n.id.clone())
-            .collect();
-        if !repeats.is_empty() {
-            for c in scorecard::Entity::find()
-                .filter(scorecard::Column::Id.is_in(repeats))
-                .all(&txn)
-                .await?
-            {
-                stored.insert(c.id.clone(), c);
-            }
-        }
-        let fresh_news: Vec<&&NewScoreCard> =
-            distinct.iter().filter(|n| fresh.contains(&n.id)).collect();
-        let mut events: HashMap<String, event::Model> = HashMap::new();
-        if !fresh_news.is_empty() {
-            submission::Entity::update_many()
-                .col_expr(submission::Column::Status, STATUS_SCORED.into())
-                .filter(
-                    submission::Column::Id
-                        .is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
-                )
-                .filter(submission::Column::Status.eq(STATUS_RECEIVED))
-                .exec(&txn)
-                .await?;
-            let written = insert_events(
-                &txn,
-                fresh_news
-                    .iter()
-                    .map(|n| NewEvent {
-                        event_type: "scored",
-                        submission_id: n.submission_id.clone(),
-                        tenant: n.tenant.clone(),
-                        budget_unit: n.budget_unit.clone(),
-                        fiscal_year: n.fiscal_year,
-                        at: n.computed_at,
-                        detail: format!("recomputed {} ({})", n.recomputed_total, n.grade),
-                    })
-                    .collect(),
-            )
-            .await?;
-            for (n, e) in fresh_news.iter().zip(written) {
-                events.insert(n.id.clone(), e);
-            }
-        }
+        let out = store_scorecards(&txn, &news).await?;
         txn.commit().await?;
-        // In input order; a repeat inside the batch is "already there" after its first.
-        let mut announced = HashSet::new();
-        news.iter()
-            .map(|n| {
-                let card = stored
-                    .get(&n.id)
-                    .cloned()
-                    .ok_or_else(|| internal("scorecard cannot be read back"))?;
-                let event = announced
-                    .insert(n.id.clone())
-                    .then(|| events.get(&n.id).cloned())
-                    .flatten();
-                Ok((card, event))
-            })
-            .collect()
+        Ok(out)
+    }
+
+    /// [`Store::save_scorecards`] and then [`Store::replace_findings_many`] for
+    /// the same forms, in one transaction: one turn at the writer gate and one
+    /// commit where the two would take two. Returns what each would.
+    pub async fn save_scorecards_and_findings(
+        &self,
+        cards: Vec<NewScoreCard>,
+        findings: Vec<(String, Vec<NewFinding>)>,
+        at: i64,
+    ) -> Result<ScoredAndAudited> {
+        if cards.is_empty() && findings.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let (_turn, txn) = self.write().await?;
+        let scored = store_scorecards(&txn, &cards).await?;
+        let audited = store_findings(&txn, &findings, at).await?;
+        txn.commit().await?;
+        Ok((scored, audited))
     }
 
     /// The newest scorecard of a submission, optionally for one rulebook.
@@ -773,159 +694,13 @@ impl Store {
         items: Vec<(String, Vec<NewFinding>)>,
         at: i64,
     ) -> Result<Vec<Option<event::Model>>> {
-        use std::collections::HashMap;
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let (_turn, txn) = self.write().await?;
-        let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
-        // What the findings and events need of each submission, not its form.
-        let subs: HashMap<String, SubmissionHead> = submission::Entity::find()
-            .select_only()
-            .columns([
-                submission::Column::Id,
-                submission::Column::Tenant,
-                submission::Column::BudgetUnit,
-                submission::Column::FiscalYear,
-                submission::Column::Status,
-            ])
-            .filter(submission::Column::Id.is_in(ids.clone()))
-            .into_tuple::<(String, String, String, i32, String)>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|(id, tenant, budget_unit, fiscal_year, status)| {
-                (
-                    id.clone(),
-                    SubmissionHead {
-                        id,
-                        tenant,
-                        budget_unit,
-                        fiscal_year,
-                        status,
-                    },
-                )
-            })
-            .collect();
-        // Only an audited submission has findings of its own to compare and
-        // replace; the first audit of each (the usual case) reads none.
-        let audited: Vec<String> = subs
-            .values()
-            .filter(|s| s.status == STATUS_AUDITED)
-            .map(|s| s.id.clone())
-            .collect();
-        let mut existing: HashMap<String, Vec<(i64, Vec<u8>)>> = HashMap::new();
-        if !audited.is_empty() {
-            // No ORDER BY: sorted here, so the planner keeps to the submission index.
-            for f in finding::Entity::find()
-                .filter(finding::Column::SubmissionId.is_in(audited.clone()))
-                .filter(finding::Column::Scope.eq(SCOPE_FORM))
-                .all(&txn)
-                .await?
-            {
-                existing
-                    .entry(f.submission_id)
-                    .or_default()
-                    .push((f.seq, f.finding));
-            }
-            for rows in existing.values_mut() {
-                rows.sort_by_key(|(seq, _)| *seq);
-            }
-        }
-        // What changes: a submission not yet audited, or whose findings differ.
-        let mut changed: Vec<(&SubmissionHead, Vec<NewFinding>)> = Vec::new();
-        let mut done = std::collections::HashSet::new();
-        for (id, findings) in items.iter() {
-            let sub = subs
-                .get(id)
-                .ok_or_else(|| internal(&format!("submission {id} does not exist")))?;
-            if !done.insert(id.clone()) {
-                continue;
-            }
-            let before = existing.get(id).map(Vec::as_slice).unwrap_or(&[]);
-            let same = before.len() == findings.len()
-                && before
-                    .iter()
-                    .zip(findings)
-                    .all(|((_, a), b)| *a == b.finding);
-            if same && sub.status == STATUS_AUDITED {
-                continue;
-            }
-            changed.push((sub, findings.clone()));
-        }
-        let mut events: HashMap<String, event::Model> = HashMap::new();
-        if !changed.is_empty() {
-            let changed_ids: Vec<String> = changed.iter().map(|(s, _)| s.id.clone()).collect();
-            let replaced: Vec<String> = changed_ids
-                .iter()
-                .filter(|id| existing.contains_key(*id))
-                .cloned()
-                .collect();
-            if !replaced.is_empty() {
-                finding::Entity::delete_many()
-                    .filter(finding::Column::SubmissionId.is_in(replaced))
-                    .filter(finding::Column::Scope.eq(SCOPE_FORM))
-                    .exec(&txn)
-                    .await?;
-            }
-            let rows: Vec<finding::ActiveModel> = changed
-                .iter()
-                .flat_map(|(sub, findings)| {
-                    findings.iter().map(|f| finding::ActiveModel {
-                        seq: NotSet,
-                        submission_id: Set(sub.id.clone()),
-                        rule_id: Set(f.rule_id.clone()),
-                        severity: Set(f.severity),
-                        finding: Set(f.finding.clone()),
-                        scope: Set(SCOPE_FORM.into()),
-                        tenant: Set(sub.tenant.clone()),
-                        budget_unit: Set(sub.budget_unit.clone()),
-                        fiscal_year: Set(sub.fiscal_year),
-                    })
-                })
-                .collect();
-            // Bounded statements: a batch of forms can carry thousands of findings.
-            for chunk in rows.chunks(FINDING_ROWS_PER_INSERT) {
-                finding::Entity::insert_many(chunk.to_vec())
-                    .exec_without_returning(&txn)
-                    .await?;
-            }
-            submission::Entity::update_many()
-                .col_expr(submission::Column::Status, STATUS_AUDITED.into())
-                .filter(submission::Column::Id.is_in(changed_ids))
-                .exec(&txn)
-                .await?;
-            let written = insert_events(
-                &txn,
-                changed
-                    .iter()
-                    .map(|(sub, findings)| NewEvent {
-                        event_type: "audited",
-                        submission_id: sub.id.clone(),
-                        tenant: sub.tenant.clone(),
-                        budget_unit: sub.budget_unit.clone(),
-                        fiscal_year: sub.fiscal_year,
-                        at,
-                        detail: format!("{} findings", findings.len()),
-                    })
-                    .collect(),
-            )
-            .await?;
-            for ((sub, _), e) in changed.iter().zip(written) {
-                events.insert(sub.id.clone(), e);
-            }
-        }
+        let out = store_findings(&txn, &items, at).await?;
         txn.commit().await?;
-        let mut announced = std::collections::HashSet::new();
-        Ok(items
-            .iter()
-            .map(|(id, _)| {
-                announced
-                    .insert(id.clone())
-                    .then(|| events.get(id).cloned())
-                    .flatten()
-            })
-            .collect())
+        Ok(out)
     }
 
     /// Replaces the cross-form findings of a department and year, in one
@@ -1159,6 +934,282 @@ fn internal(msg: &str) -> StoreError {
         kind: crate::error::StoreErrorKind::Internal,
         message: msg.to_string(),
     }
+}
+
+/// The body of [`Store::save_scorecards`], inside the caller's transaction.
+async fn store_scorecards(
+    txn: &sea_orm::DatabaseTransaction,
+    news: &[NewScoreCard],
+) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
+    use std::collections::{HashMap, HashSet};
+    if news.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut seen = HashSet::new();
+    let distinct: Vec<&NewScoreCard> = news.iter().filter(|n| seen.insert(&n.id)).collect();
+    let inserted =
+        scorecard::Entity::insert_many(distinct.iter().map(|new| scorecard::ActiveModel {
+            seq: NotSet,
+            id: Set(new.id.clone()),
+            submission_id: Set(new.submission_id.clone()),
+            rulebook_id: Set(new.rulebook_id.clone()),
+            rulebook_version: Set(new.rulebook_version.clone()),
+            input_digest: Set(new.input_digest.clone()),
+            recomputed_total: Set(new.recomputed_total.clone()),
+            grade: Set(new.grade.clone()),
+            card: Set(new.card.clone()),
+            computed_at: Set(new.computed_at),
+            tenant: Set(new.tenant.clone()),
+        }))
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .do_nothing()
+        .exec_with_returning_many(txn)
+        .await?;
+    let mut stored: HashMap<String, scorecard::Model> = match inserted {
+        TryInsertResult::Inserted(rows) => {
+            rows.into_iter().map(|r| (r.id.clone(), r)).collect()
+        }
+        TryInsertResult::Conflicted | TryInsertResult::Empty => HashMap::new(),
+    };
+    let fresh: HashSet<String> = stored.keys().cloned().collect();
+    // Their jobs are done, one statement per rulebook.
+    let mut by_rulebook: HashMap<&str, Vec<String>> = HashMap::new();
+    for n in &distinct {
+        by_rulebook
+            .entry(n.rulebook_id.as_str())
+            .or_default()
+            .push(n.submission_id.clone());
+    }
+    for (rulebook, ids) in by_rulebook {
+        scoring_job::Entity::update_many()
+            .col_expr(scoring_job::Column::State, JOB_DONE.into())
+            .filter(scoring_job::Column::RulebookId.eq(rulebook))
+            .filter(scoring_job::Column::SubmissionId.is_in(ids))
+            .exec(txn)
+            .await?;
+    }
+    // Cards stored before (a redelivery) are read back: the first one wins.
+    let repeats: Vec<String> = distinct
+        .iter()
+        .filter(|n| !fresh.contains(&n.id))
+        .map(|n| n.id.clone())
+        .collect();
+    if !repeats.is_empty() {
+        for c in scorecard::Entity::find()
+            .filter(scorecard::Column::Id.is_in(repeats))
+            .all(txn)
+            .await?
+        {
+            stored.insert(c.id.clone(), c);
+        }
+    }
+    let fresh_news: Vec<&&NewScoreCard> =
+        distinct.iter().filter(|n| fresh.contains(&n.id)).collect();
+    let mut events: HashMap<String, event::Model> = HashMap::new();
+    if !fresh_news.is_empty() {
+        submission::Entity::update_many()
+            .col_expr(submission::Column::Status, STATUS_SCORED.into())
+            .filter(
+                submission::Column::Id
+                    .is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
+            )
+            .filter(submission::Column::Status.eq(STATUS_RECEIVED))
+            .exec(txn)
+            .await?;
+        let written = insert_events(
+            txn,
+            fresh_news
+                .iter()
+                .map(|n| NewEvent {
+                    event_type: "scored",
+                    submission_id: n.submission_id.clone(),
+                    tenant: n.tenant.clone(),
+                    budget_unit: n.budget_unit.clone(),
+                    fiscal_year: n.fiscal_year,
+                    at: n.computed_at,
+                    detail: format!("recomputed {} ({})", n.recomputed_total, n.grade),
+                })
+                .collect(),
+        )
+        .await?;
+        for (n, e) in fresh_news.iter().zip(written) {
+            events.insert(n.id.clone(), e);
+        }
+    }
+    // In input order; a repeat inside the batch is "already there" after its first.
+    let mut announced = HashSet::new();
+    news.iter()
+        .map(|n| {
+            let card = stored
+                .get(&n.id)
+                .cloned()
+                .ok_or_else(|| internal("scorecard cannot be read back"))?;
+            let event = announced
+                .insert(n.id.clone())
+                .then(|| events.get(&n.id).cloned())
+                .flatten();
+            Ok((card, event))
+        })
+        .collect()
+}
+
+/// The body of [`Store::replace_findings_many`], inside the caller's transaction.
+async fn store_findings(
+    txn: &sea_orm::DatabaseTransaction,
+    items: &[(String, Vec<NewFinding>)],
+    at: i64,
+) -> Result<Vec<Option<event::Model>>> {
+    use std::collections::HashMap;
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+    // What the findings and events need of each submission, not its form.
+    let subs: HashMap<String, SubmissionHead> = submission::Entity::find()
+        .select_only()
+        .columns([
+            submission::Column::Id,
+            submission::Column::Tenant,
+            submission::Column::BudgetUnit,
+            submission::Column::FiscalYear,
+            submission::Column::Status,
+        ])
+        .filter(submission::Column::Id.is_in(ids.clone()))
+        .into_tuple::<(String, String, String, i32, String)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|(id, tenant, budget_unit, fiscal_year, status)| {
+            (
+                id.clone(),
+                SubmissionHead {
+                    id,
+                    tenant,
+                    budget_unit,
+                    fiscal_year,
+                    status,
+                },
+            )
+        })
+        .collect();
+    // Only an audited submission has findings of its own to compare and
+    // replace; the first audit of each (the usual case) reads none.
+    let audited: Vec<String> = subs
+        .values()
+        .filter(|s| s.status == STATUS_AUDITED)
+        .map(|s| s.id.clone())
+        .collect();
+    let mut existing: HashMap<String, Vec<(i64, Vec<u8>)>> = HashMap::new();
+    if !audited.is_empty() {
+        // No ORDER BY: sorted here, so the planner keeps to the submission index.
+        for f in finding::Entity::find()
+            .filter(finding::Column::SubmissionId.is_in(audited.clone()))
+            .filter(finding::Column::Scope.eq(SCOPE_FORM))
+            .all(txn)
+            .await?
+        {
+            existing
+                .entry(f.submission_id)
+                .or_default()
+                .push((f.seq, f.finding));
+        }
+        for rows in existing.values_mut() {
+            rows.sort_by_key(|(seq, _)| *seq);
+        }
+    }
+    // What changes: a submission not yet audited, or whose findings differ.
+    let mut changed: Vec<(&SubmissionHead, Vec<NewFinding>)> = Vec::new();
+    let mut done = std::collections::HashSet::new();
+    for (id, findings) in items.iter() {
+        let sub = subs
+            .get(id)
+            .ok_or_else(|| internal(&format!("submission {id} does not exist")))?;
+        if !done.insert(id.clone()) {
+            continue;
+        }
+        let before = existing.get(id).map(Vec::as_slice).unwrap_or(&[]);
+        let same = before.len() == findings.len()
+            && before
+                .iter()
+                .zip(findings)
+                .all(|((_, a), b)| *a == b.finding);
+        if same && sub.status == STATUS_AUDITED {
+            continue;
+        }
+        changed.push((sub, findings.clone()));
+    }
+    let mut events: HashMap<String, event::Model> = HashMap::new();
+    if !changed.is_empty() {
+        let changed_ids: Vec<String> = changed.iter().map(|(s, _)| s.id.clone()).collect();
+        let replaced: Vec<String> = changed_ids
+            .iter()
+            .filter(|id| existing.contains_key(*id))
+            .cloned()
+            .collect();
+        if !replaced.is_empty() {
+            finding::Entity::delete_many()
+                .filter(finding::Column::SubmissionId.is_in(replaced))
+                .filter(finding::Column::Scope.eq(SCOPE_FORM))
+                .exec(txn)
+                .await?;
+        }
+        let rows: Vec<finding::ActiveModel> = changed
+            .iter()
+            .flat_map(|(sub, findings)| {
+                findings.iter().map(|f| finding::ActiveModel {
+                    seq: NotSet,
+                    submission_id: Set(sub.id.clone()),
+                    rule_id: Set(f.rule_id.clone()),
+                    severity: Set(f.severity),
+                    finding: Set(f.finding.clone()),
+                    scope: Set(SCOPE_FORM.into()),
+                    tenant: Set(sub.tenant.clone()),
+                    budget_unit: Set(sub.budget_unit.clone()),
+                    fiscal_year: Set(sub.fiscal_year),
+                })
+            })
+            .collect();
+        // Bounded statements: a batch of forms can carry thousands of findings.
+        for chunk in rows.chunks(FINDING_ROWS_PER_INSERT) {
+            finding::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(txn)
+                .await?;
+        }
+        submission::Entity::update_many()
+            .col_expr(submission::Column::Status, STATUS_AUDITED.into())
+            .filter(submission::Column::Id.is_in(changed_ids))
+            .exec(txn)
+            .await?;
+        let written = insert_events(
+            txn,
+            changed
+                .iter()
+                .map(|(sub, findings)| NewEvent {
+                    event_type: "audited",
+                    submission_id: sub.id.clone(),
+                    tenant: sub.tenant.clone(),
+                    budget_unit: sub.budget_unit.clone(),
+                    fiscal_year: sub.fiscal_year,
+                    at,
+                    detail: format!("{} findings", findings.len()),
+                })
+                .collect(),
+        )
+        .await?;
+        for ((sub, _), e) in changed.iter().zip(written) {
+            events.insert(sub.id.clone(), e);
+        }
+    }
+    let mut announced = std::collections::HashSet::new();
+    Ok(items
+        .iter()
+        .map(|(id, _)| {
+            announced
+                .insert(id.clone())
+                .then(|| events.get(id).cloned())
+                .flatten()
+        })
+        .collect())
 }
 
 /// Event cursors must become visible in order: a watcher resuming after cursor
