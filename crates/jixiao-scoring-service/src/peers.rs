@@ -8,8 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jixiao_auth::Caller;
 use jixiao_audit_service::AuditService;
+use jixiao_auth::Caller;
 use jixiao_proto::v1::{
     self, audit_service_client::AuditServiceClient, audit_service_server::AuditService as _,
     intake_service_client::IntakeServiceClient, intake_service_server::IntakeService,

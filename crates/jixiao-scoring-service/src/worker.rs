@@ -290,7 +290,12 @@ impl ScoringWorker {
         };
         let fresh = stored.iter().filter_map(|(_, e)| e.as_ref());
         let fresh_audits = audited.iter().flatten();
-        if let Some(newest) = fresh.clone().chain(fresh_audits.clone()).map(|e| e.seq).max() {
+        if let Some(newest) = fresh
+            .clone()
+            .chain(fresh_audits.clone())
+            .map(|e| e.seq)
+            .max()
+        {
             self.events.published(newest);
         }
         metrics().forms_scored.inc_by(fresh.count() as u64);

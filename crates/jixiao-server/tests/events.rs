@@ -233,11 +233,13 @@ async fn a_stalled_watcher_holds_up_no_intake_and_learns_it_fell_behind() {
     let mut stalled = watch(&slow, 0).await;
     submit_batch(&ch, forms(0, 1)).await;
     let first = next_within(&mut stalled).await.unwrap().unwrap();
-    // The watcher stops reading; 400 forms (1,200 events, more than the
-    // server's queue, tonic's buffer and a 16 KiB window hold) go through the
-    // whole pipeline anyway.
-    submit_batch(&ch, forms(1, 400)).await;
-    wait_until_audited(&ch, 401).await;
+    // The watcher stops reading; 1,000 forms (3,000 events) go through the
+    // whole pipeline anyway. The watch holds one page of 500 events and the
+    // queue, tonic's and h2's buffers and the 16 KiB window take a few hundred
+    // more; with fewer forms a fast pipeline could finish before the watch
+    // blocks, and the watcher would rightly see every event.
+    submit_batch(&ch, forms(1, 1000)).await;
+    wait_until_audited(&ch, 1001).await;
     refused_once_trimmed(&ch, first.cursor).await;
 
     // What was already on its way arrives in order without gaps, then the

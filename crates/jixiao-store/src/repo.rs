@@ -966,9 +966,7 @@ async fn store_scorecards(
         .exec_with_returning_many(txn)
         .await?;
     let mut stored: HashMap<String, scorecard::Model> = match inserted {
-        TryInsertResult::Inserted(rows) => {
-            rows.into_iter().map(|r| (r.id.clone(), r)).collect()
-        }
+        TryInsertResult::Inserted(rows) => rows.into_iter().map(|r| (r.id.clone(), r)).collect(),
         TryInsertResult::Conflicted | TryInsertResult::Empty => HashMap::new(),
     };
     let fresh: HashSet<String> = stored.keys().cloned().collect();
@@ -1010,8 +1008,7 @@ async fn store_scorecards(
         submission::Entity::update_many()
             .col_expr(submission::Column::Status, STATUS_SCORED.into())
             .filter(
-                submission::Column::Id
-                    .is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
+                submission::Column::Id.is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
             )
             .filter(submission::Column::Status.eq(STATUS_RECEIVED))
             .exec(txn)

@@ -486,6 +486,80 @@ async fn batches_of_scorecards_and_findings_commit_together(store: Store) {
     assert_eq!(audited.len(), 4);
 }
 
+/// The worker's path when audit shares its process: the scorecards and the
+/// findings of a batch in one transaction, all or nothing.
+async fn scorecards_with_their_findings_commit_as_one(store: Store) {
+    for n in 0..3 {
+        store.submit(new_submission(n, "t", "甲")).await.unwrap();
+    }
+    let finding = |rule: &str| NewFinding {
+        rule_id: rule.into(),
+        severity: 2,
+        finding: rule.as_bytes().to_vec(),
+    };
+    let cards = || {
+        (0..3)
+            .map(|n| new_card(&format!("sub_t_{n}"), "90"))
+            .collect()
+    };
+    let findings = || {
+        (0..3)
+            .map(|n| (format!("sub_t_{n}"), vec![finding(&format!("R{n}"))]))
+            .collect()
+    };
+
+    // One failing part (findings of a submission that does not exist) and
+    // nothing is written, not even the cards that were fine.
+    let mut bad: Vec<(String, Vec<NewFinding>)> = findings();
+    bad.push(("sub_t_missing".into(), vec![finding("X")]));
+    let before = store.last_event_seq().await.unwrap();
+    assert!(store
+        .save_scorecards_and_findings(cards(), bad, 7)
+        .await
+        .is_err());
+    assert_eq!(store.last_event_seq().await.unwrap(), before);
+    assert!(store
+        .latest_scorecard("sub_t_0", None)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(store.queued_jobs(0, 10).await.unwrap().len(), 3);
+
+    let (scored, audited) = store
+        .save_scorecards_and_findings(cards(), findings(), 7)
+        .await
+        .unwrap();
+    let scored: Vec<i64> = scored
+        .iter()
+        .map(|(_, e)| e.as_ref().unwrap().seq)
+        .collect();
+    let audited: Vec<i64> = audited.iter().map(|e| e.as_ref().unwrap().seq).collect();
+    assert_eq!((scored.len(), audited.len()), (3, 3));
+    // Every scored event comes before every audited one, in order.
+    assert!(scored
+        .iter()
+        .chain(&audited)
+        .collect::<Vec<_>>()
+        .windows(2)
+        .all(|w| w[0] < w[1]));
+    assert!(store.queued_jobs(0, 10).await.unwrap().is_empty());
+    let stored = store.findings_of(&["sub_t_2".to_string()]).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].rule_id, "R2");
+    let sub = store.submission("sub_t_1").await.unwrap().unwrap();
+    assert_eq!(sub.status, "audited");
+
+    // Redelivered: the first cards stand, the findings are the same, nothing is announced.
+    let last = store.last_event_seq().await.unwrap();
+    let (scored, audited) = store
+        .save_scorecards_and_findings(cards(), findings(), 8)
+        .await
+        .unwrap();
+    assert!(scored.iter().all(|(_, e)| e.is_none()));
+    assert!(audited.iter().all(Option::is_none));
+    assert_eq!(store.last_event_seq().await.unwrap(), last);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),*) => {
         mod sqlite_backend {
@@ -505,7 +579,8 @@ on_both_backends!(
     regions_take_in_the_regions_under_them,
     exports_read_scorecards_and_findings_a_page_at_a_time,
     the_event_log_is_trimmed_to_its_newest_events,
-    batches_of_scorecards_and_findings_commit_together
+    batches_of_scorecards_and_findings_commit_together,
+    scorecards_with_their_findings_commit_as_one
 );
 
 /// Concurrent writers on PostgreSQL, and a follower that only ever reads after
