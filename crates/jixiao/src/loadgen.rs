@@ -536,9 +536,11 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
                 &env,
             )?);
             connect(&front, Duration::from_secs(60)).await?;
+            // Each worker audits its own batches (the audit role in its
+            // process: findings commit with the scorecards) and reads forms
+            // from the front.
             let mut worker_env = env.clone();
             worker_env.push(("JIXIAO_PEERS__INTAKE".into(), front.clone()));
-            worker_env.push(("JIXIAO_PEERS__AUDIT".into(), front.clone()));
             for w in 0..args.workers.max(1) {
                 servers.push(spawn(
                     &dir,
@@ -546,7 +548,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
                     &[
                         "serve".into(),
                         "--role".into(),
-                        "scoring".into(),
+                        "scoring,audit".into(),
                         "--listen".into(),
                         format!("127.0.0.1:{}", free_port()?),
                     ],
