@@ -175,7 +175,7 @@ impl ScoringWorker {
                     continue;
                 }
             };
-            // Acked once their scorecards are committed and audit has answered;
+            // Acked once their scorecards and findings are committed;
             // a job left out (its submission missing) is redelivered.
             if let Err(e) = self.queue.ack(&done).await {
                 tracing::warn!(error = %e, "ack failed; the jobs will be redelivered and are idempotent");

@@ -6,6 +6,7 @@ pub mod entity;
 mod error;
 mod migration;
 mod repo;
+mod rows;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use repo::*;
