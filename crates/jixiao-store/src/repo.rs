@@ -271,10 +271,6 @@ impl Store {
                     // No checkpoint inside a commit (it would copy the log
                     // while holding the one write lock): `run_checkpoints` does them.
                     .pragma("wal_autocheckpoint", "0")
-                    // A batch's INSERT differs by its row count and compiles to
-                    // a program of up to megabytes; sqlx would keep 100 such
-                    // per connection (100,000 forms: 313 MiB peak, now 202).
-                    .statement_cache_capacity(16)
             });
         } else {
             opt.max_connections(16);
@@ -341,8 +337,8 @@ impl Store {
                 new.received_at.into(),
             ]
         });
-        let insert = rows::insert(
-            txn.get_database_backend(),
+        let inserted = rows::insert(
+            &txn,
             "submissions",
             &[
                 "id",
@@ -362,9 +358,10 @@ impl Store {
                 "ON CONFLICT DO NOTHING {}",
                 rows::returning::<submission::Entity>()
             ),
-        );
+        )
+        .await?;
         let created: std::collections::HashMap<String, submission::Model> =
-            models::<submission::Model>(txn.query_all(insert).await?)?
+            models::<submission::Model>(inserted)?
                 .into_iter()
                 .map(|r| (r.id.clone(), r))
                 .collect();
@@ -376,17 +373,16 @@ impl Store {
         let mut jobs = Vec::new();
         let mut events = Vec::new();
         if !created_new.is_empty() {
-            let backend = txn.get_database_backend();
             let forms = created_new
                 .iter()
                 .flat_map(|n| -> [Value; 2] { [n.id.clone().into(), n.form.clone().into()] });
-            txn.execute(rows::insert(
-                backend,
+            rows::insert(
+                &txn,
                 "submission_forms",
                 &["id", "form"],
                 forms.collect(),
                 "",
-            ))
+            )
             .await?;
             let job_values = created_new.iter().flat_map(|n| -> [Value; 5] {
                 [
@@ -397,8 +393,8 @@ impl Store {
                     n.trace_context.clone().into(),
                 ]
             });
-            let insert = rows::insert(
-                backend,
+            let inserted = rows::insert(
+                &txn,
                 "scoring_jobs",
                 &[
                     "submission_id",
@@ -409,8 +405,9 @@ impl Store {
                 ],
                 job_values.collect(),
                 &rows::returning::<scoring_job::Entity>(),
-            );
-            jobs = models::<scoring_job::Model>(txn.query_all(insert).await?)?;
+            )
+            .await?;
+            jobs = models::<scoring_job::Model>(inserted)?;
             events = insert_events(
                 &txn,
                 created_new
@@ -999,8 +996,8 @@ async fn store_scorecards(
     });
     // Only the sequence comes back: the rest is in hand, and a card returned
     // would be copied out of SQLite once more.
-    let insert = rows::insert(
-        txn.get_database_backend(),
+    let inserted = rows::insert(
+        txn,
         "scorecards",
         &[
             "id",
@@ -1016,9 +1013,10 @@ async fn store_scorecards(
         ],
         values.collect(),
         "ON CONFLICT DO NOTHING RETURNING seq, id",
-    );
+    )
+    .await?;
     let mut seqs: HashMap<String, i64> = HashMap::new();
-    for row in txn.query_all(insert).await? {
+    for row in inserted {
         seqs.insert(row.try_get("", "id")?, row.try_get("", "seq")?);
     }
     let mut stored: HashMap<String, scorecard::Model> = distinct
@@ -1228,38 +1226,35 @@ async fn store_findings(
             .iter()
             .flat_map(|(sub, findings)| findings.iter().map(move |f| (*sub, f)))
             .collect();
-        // Bounded statements: a batch of forms can carry thousands of findings.
-        for chunk in all.chunks(FINDING_ROWS_PER_INSERT) {
-            let values = chunk.iter().flat_map(|(sub, f)| -> [Value; 8] {
-                [
-                    sub.id.clone().into(),
-                    f.rule_id.clone().into(),
-                    f.severity.into(),
-                    f.finding.clone().into(),
-                    SCOPE_FORM.into(),
-                    sub.tenant.clone().into(),
-                    sub.budget_unit.clone().into(),
-                    sub.fiscal_year.into(),
-                ]
-            });
-            txn.execute(rows::insert(
-                txn.get_database_backend(),
-                "findings",
-                &[
-                    "submission_id",
-                    "rule_id",
-                    "severity",
-                    "finding",
-                    "scope",
-                    "tenant",
-                    "budget_unit",
-                    "fiscal_year",
-                ],
-                values.collect(),
-                "",
-            ))
-            .await?;
-        }
+        let values = all.iter().flat_map(|(sub, f)| -> [Value; 8] {
+            [
+                sub.id.clone().into(),
+                f.rule_id.clone().into(),
+                f.severity.into(),
+                f.finding.clone().into(),
+                SCOPE_FORM.into(),
+                sub.tenant.clone().into(),
+                sub.budget_unit.clone().into(),
+                sub.fiscal_year.into(),
+            ]
+        });
+        rows::insert(
+            txn,
+            "findings",
+            &[
+                "submission_id",
+                "rule_id",
+                "severity",
+                "finding",
+                "scope",
+                "tenant",
+                "budget_unit",
+                "fiscal_year",
+            ],
+            values.collect(),
+            "",
+        )
+        .await?;
         submission::Entity::update_many()
             .col_expr(submission::Column::Status, STATUS_AUDITED.into())
             .filter(submission::Column::Id.is_in(changed_ids))
@@ -1318,10 +1313,6 @@ fn models<M: sea_orm::FromQueryResult>(rows: Vec<sea_orm::QueryResult>) -> Resul
         .collect()
 }
 
-/// Finding rows per INSERT statement (bind parameters stay well under the
-/// limits of SQLite and PostgreSQL).
-const FINDING_ROWS_PER_INSERT: usize = 2000;
-
 /// The columns of a submission a state change needs (not its form).
 struct SubmissionHead {
     id: String,
@@ -1362,8 +1353,8 @@ async fn insert_events(
             n.detail.into(),
         ]
     });
-    let insert = rows::insert(
-        txn.get_database_backend(),
+    let inserted = rows::insert(
+        txn,
         "events",
         &[
             "event_type",
@@ -1376,8 +1367,9 @@ async fn insert_events(
         ],
         values.collect(),
         &rows::returning::<event::Entity>(),
-    );
-    let mut written: Vec<event::Model> = models(txn.query_all(insert).await?)?;
+    )
+    .await?;
+    let mut written: Vec<event::Model> = models(inserted)?;
     // RETURNING gives no order guarantee; cursors were assigned in VALUES order.
     written.sort_by_key(|e| e.seq);
     Ok(written)
