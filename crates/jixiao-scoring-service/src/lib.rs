@@ -57,14 +57,8 @@ pub fn pick_rulebook<'a>(rulebooks: &'a Rulebooks, id: &str) -> Result<&'a Ruleb
 }
 
 /// Scores a form and returns the wire scorecard (without id, submission or time).
-/// `digest` is the form's content digest when the caller has it (a stored
-/// submission's), else computed here.
-pub fn score(form: &Form, digest: Option<&str>, rulebook: &Rulebook) -> v1::ScoreCard {
-    let digest = match digest {
-        Some(d) => d.to_string(),
-        None => content_digest(form),
-    };
-    scorecard_to_proto(&score_form(form, &digest, rulebook))
+pub fn score(form: &Form, rulebook: &Rulebook) -> v1::ScoreCard {
+    scorecard_to_proto(&score_form(form, &content_digest(form), rulebook))
 }
 
 #[tonic::async_trait]
@@ -76,7 +70,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
         let r = request.into_inner();
         let form = read_form(r.form.as_ref())?;
         let rulebook = pick_rulebook(&self.rulebooks, &r.rulebook_id)?;
-        Ok(Response::new(score(&form, None, rulebook)))
+        Ok(Response::new(score(&form, rulebook)))
     }
 
     async fn get_score_card(

@@ -1187,7 +1187,7 @@ async fn store_findings(
         }
     }
     // What changes: a submission not yet audited, or whose findings differ.
-    let mut changed: Vec<(&SubmissionHead, Vec<NewFinding>)> = Vec::new();
+    let mut changed: Vec<(&SubmissionHead, &[NewFinding])> = Vec::new();
     let mut done = std::collections::HashSet::new();
     for (id, findings) in items.iter() {
         let sub = subs
@@ -1205,7 +1205,7 @@ async fn store_findings(
         if same && sub.status == STATUS_AUDITED {
             continue;
         }
-        changed.push((sub, findings.clone()));
+        changed.push((sub, findings));
     }
     let mut events: HashMap<String, event::Model> = HashMap::new();
     if !changed.is_empty() {
@@ -1222,21 +1222,19 @@ async fn store_findings(
                 .exec(txn)
                 .await?;
         }
-        let all: Vec<(&SubmissionHead, &NewFinding)> = changed
-            .iter()
-            .flat_map(|(sub, findings)| findings.iter().map(move |f| (*sub, f)))
-            .collect();
-        let values = all.iter().flat_map(|(sub, f)| -> [Value; 8] {
-            [
-                sub.id.clone().into(),
-                f.rule_id.clone().into(),
-                f.severity.into(),
-                f.finding.clone().into(),
-                SCOPE_FORM.into(),
-                sub.tenant.clone().into(),
-                sub.budget_unit.clone().into(),
-                sub.fiscal_year.into(),
-            ]
+        let values = changed.iter().flat_map(|(sub, findings)| {
+            findings.iter().flat_map(|f| -> [Value; 8] {
+                [
+                    sub.id.clone().into(),
+                    f.rule_id.clone().into(),
+                    f.severity.into(),
+                    f.finding.clone().into(),
+                    SCOPE_FORM.into(),
+                    sub.tenant.clone().into(),
+                    sub.budget_unit.clone().into(),
+                    sub.fiscal_year.into(),
+                ]
+            })
         });
         rows::insert(
             txn,
