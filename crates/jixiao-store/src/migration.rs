@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(EventRetention),
             Box::new(TokensAndTenancy),
             Box::new(FormsApart),
+            Box::new(OneKeyPerSubmission),
         ]
     }
 }
@@ -332,6 +333,31 @@ impl MigrationTrait for FormsApart {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The unique (tenant, content digest) index goes: the submission id is a
+/// hash of the same two, unique itself, and nothing looks submissions up by
+/// digest. It was a second random-keyed index written for every form.
+struct OneKeyPerSubmission;
+
+impl MigrationName for OneKeyPerSubmission {
+    fn name(&self) -> &str {
+        "m20261201_000006_one_key_per_submission"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OneKeyPerSubmission {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("ux_submissions_tenant_digest")
+                .table(Submissions::Table)
+                .if_exists()
+                .to_owned(),
+        )
+        .await
     }
 }
 

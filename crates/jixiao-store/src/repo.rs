@@ -187,9 +187,13 @@ impl WriterGate {
 
 /// How often the checkpointer copies the SQLite log into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-/// Log pages (4 KiB each) past which a checkpoint is finished with the
-/// writers held, so that the next writer starts the log from its beginning.
-const WAL_RESTART_PAGES: i64 = 4096;
+/// Log size past which a checkpoint is finished with the writers held, so
+/// that the next writer starts the log from its beginning. Each such
+/// checkpoint stops the writers for 0.1–0.5 s; at 16 MiB that came every
+/// second under load, at 128 MiB it comes every few (BENCHMARKS.md).
+pub const SQLITE_LOG_RESTART_BYTES: i64 = 128 << 20;
+/// The same in log pages (4 KiB each).
+const WAL_RESTART_PAGES: i64 = SQLITE_LOG_RESTART_BYTES / 4096;
 
 /// SQLite's checkpoints, beside the writers rather than inside a commit. A
 /// PASSIVE checkpoint copies the log without the write lock, but under
@@ -631,7 +635,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let (_turn, txn) = self.write().await?;
-        let out = store_scorecards(&txn, &news).await?;
+        let out = store_scorecards(&txn, &news, false).await?;
         txn.commit().await?;
         Ok(out)
     }
@@ -649,7 +653,9 @@ impl Store {
             return Ok((Vec::new(), Vec::new()));
         }
         let (_turn, txn) = self.write().await?;
-        let scored = store_scorecards(&txn, &cards).await?;
+        // Every submission of the batch is audited below, in this transaction:
+        // its status goes from received to audited in one update.
+        let scored = store_scorecards(&txn, &cards, true).await?;
         let audited = store_findings(&txn, &findings, at).await?;
         txn.commit().await?;
         Ok((scored, audited))
@@ -969,10 +975,12 @@ fn internal(msg: &str) -> StoreError {
     }
 }
 
-/// The body of [`Store::save_scorecards`], inside the caller's transaction.
+/// The body of [`Store::save_scorecards`], inside the caller's transaction;
+/// with `audited_next` the caller sets the submissions' status itself.
 async fn store_scorecards(
     txn: &sea_orm::DatabaseTransaction,
     news: &[NewScoreCard],
+    audited_next: bool,
 ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
     use std::collections::{HashMap, HashSet};
     if news.is_empty() {
@@ -1077,14 +1085,17 @@ async fn store_scorecards(
         distinct.iter().filter(|n| fresh.contains(&n.id)).collect();
     let mut events: HashMap<String, event::Model> = HashMap::new();
     if !fresh_news.is_empty() {
-        submission::Entity::update_many()
-            .col_expr(submission::Column::Status, STATUS_SCORED.into())
-            .filter(
-                submission::Column::Id.is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
-            )
-            .filter(submission::Column::Status.eq(STATUS_RECEIVED))
-            .exec(txn)
-            .await?;
+        if !audited_next {
+            submission::Entity::update_many()
+                .col_expr(submission::Column::Status, STATUS_SCORED.into())
+                .filter(
+                    submission::Column::Id
+                        .is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
+                )
+                .filter(submission::Column::Status.eq(STATUS_RECEIVED))
+                .exec(txn)
+                .await?;
+        }
         let written = insert_events(
             txn,
             fresh_news
