@@ -317,30 +317,46 @@ impl Store {
     /// Three multi-row INSERTs whatever the batch size: the submissions (new
     /// content only, `ON CONFLICT DO NOTHING … RETURNING` tells which), their
     /// jobs and their events.
-    pub async fn submit_many(&self, news: Vec<NewSubmission>) -> Result<Vec<SubmitOutcome>> {
+    pub async fn submit_many(&self, mut news: Vec<NewSubmission>) -> Result<Vec<SubmitOutcome>> {
+        use std::collections::{HashMap, HashSet};
         if news.is_empty() {
             return Ok(Vec::new());
         }
+        // One row per id (the id follows from tenant and content). The rows are
+        // built before the write lock is taken: SQLite has only the one.
+        let mut ids = HashSet::new();
+        let distinct: Vec<usize> = (0..news.len())
+            .filter(|&i| ids.insert(news[i].id.clone()))
+            .collect();
+        let values: Vec<Value> = distinct
+            .iter()
+            .flat_map(|&i| -> [Value; 11] {
+                let new = &news[i];
+                [
+                    new.id.clone().into(),
+                    new.tenant.clone().into(),
+                    new.content_digest.clone().into(),
+                    new.kind.clone().into(),
+                    new.budget_unit.clone().into(),
+                    new.competent_department.clone().into(),
+                    new.implementing_unit.clone().into(),
+                    new.project_name.clone().into(),
+                    new.fiscal_year.into(),
+                    STATUS_RECEIVED.into(),
+                    new.received_at.into(),
+                ]
+            })
+            .collect();
+        // The forms move into their rows; the outcomes do not carry them.
+        let forms: Vec<(usize, [Value; 2])> = distinct
+            .iter()
+            .map(|&i| {
+                let form = std::mem::take(&mut news[i].form);
+                (i, [news[i].id.clone().into(), form.into()])
+            })
+            .collect();
         let (_turn, txn) = self.write_as(true).await?;
-        // One row per id (the id follows from tenant and content); the insert comes
-        // first so a SQLite transaction takes the write lock at once.
-        let mut ids = std::collections::HashSet::new();
-        let distinct: Vec<&NewSubmission> = news.iter().filter(|n| ids.insert(&n.id)).collect();
-        let values = distinct.iter().flat_map(|new| -> [Value; 11] {
-            [
-                new.id.clone().into(),
-                new.tenant.clone().into(),
-                new.content_digest.clone().into(),
-                new.kind.clone().into(),
-                new.budget_unit.clone().into(),
-                new.competent_department.clone().into(),
-                new.implementing_unit.clone().into(),
-                new.project_name.clone().into(),
-                new.fiscal_year.into(),
-                STATUS_RECEIVED.into(),
-                new.received_at.into(),
-            ]
-        });
+        // The insert comes first so a SQLite transaction takes the write lock at once.
         let inserted = rows::insert(
             &txn,
             "submissions",
@@ -357,29 +373,48 @@ impl Store {
                 "status",
                 "received_at",
             ],
-            values.collect(),
-            &format!(
-                "ON CONFLICT DO NOTHING {}",
-                rows::returning::<submission::Entity>()
-            ),
+            values,
+            "ON CONFLICT DO NOTHING RETURNING seq, id",
         )
         .await?;
-        let created: std::collections::HashMap<String, submission::Model> =
-            models::<submission::Model>(inserted)?
-                .into_iter()
-                .map(|r| (r.id.clone(), r))
-                .collect();
-        let created_new: Vec<&NewSubmission> = distinct
+        let mut seqs: HashMap<String, i64> = HashMap::new();
+        for row in inserted {
+            seqs.insert(row.try_get("", "id")?, row.try_get("", "seq")?);
+        }
+        // New content only, in request order.
+        let created_new: Vec<usize> = distinct
             .iter()
             .copied()
-            .filter(|n| created.contains_key(&n.id))
+            .filter(|&i| seqs.contains_key(&news[i].id))
+            .collect();
+        let created: HashMap<String, submission::Model> = created_new
+            .iter()
+            .map(|&i| {
+                let n = &news[i];
+                let model = submission::Model {
+                    seq: seqs[&n.id],
+                    id: n.id.clone(),
+                    tenant: n.tenant.clone(),
+                    content_digest: n.content_digest.clone(),
+                    kind: n.kind.clone(),
+                    budget_unit: n.budget_unit.clone(),
+                    competent_department: n.competent_department.clone(),
+                    implementing_unit: n.implementing_unit.clone(),
+                    project_name: n.project_name.clone(),
+                    fiscal_year: n.fiscal_year,
+                    status: STATUS_RECEIVED.to_string(),
+                    received_at: n.received_at,
+                };
+                (n.id.clone(), model)
+            })
             .collect();
         let mut jobs = Vec::new();
         let mut events = Vec::new();
         if !created_new.is_empty() {
-            let forms = created_new
-                .iter()
-                .flat_map(|n| -> [Value; 2] { [n.id.clone().into(), n.form.clone().into()] });
+            let forms = forms
+                .into_iter()
+                .filter(|(i, _)| created.contains_key(&news[*i].id))
+                .flat_map(|(_, row)| row);
             rows::insert(
                 &txn,
                 "submission_forms",
@@ -388,7 +423,8 @@ impl Store {
                 "",
             )
             .await?;
-            let job_values = created_new.iter().flat_map(|n| -> [Value; 5] {
+            let job_values = created_new.iter().flat_map(|&i| -> [Value; 5] {
+                let n = &news[i];
                 [
                     n.id.clone().into(),
                     n.rulebook_id.clone().into(),
@@ -408,22 +444,48 @@ impl Store {
                     "trace_context",
                 ],
                 job_values.collect(),
-                &rows::returning::<scoring_job::Entity>(),
+                "RETURNING seq",
             )
             .await?;
-            jobs = models::<scoring_job::Model>(inserted)?;
+            let mut job_seqs = inserted
+                .iter()
+                .map(|r| r.try_get::<i64>("", "seq"))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            // Assigned in VALUES order, returned in any.
+            job_seqs.sort_unstable();
+            if job_seqs.len() != created_new.len() {
+                return Err(internal("the job table did not take every job"));
+            }
+            jobs = created_new
+                .iter()
+                .zip(job_seqs)
+                .map(|(&i, seq)| {
+                    let n = &news[i];
+                    scoring_job::Model {
+                        seq,
+                        submission_id: n.id.clone(),
+                        rulebook_id: n.rulebook_id.clone(),
+                        state: JOB_QUEUED.to_string(),
+                        enqueued_at: n.received_at,
+                        trace_context: n.trace_context.clone(),
+                    }
+                })
+                .collect();
             events = insert_events(
                 &txn,
                 created_new
                     .iter()
-                    .map(|n| NewEvent {
-                        event_type: "received",
-                        submission_id: n.id.clone(),
-                        tenant: n.tenant.clone(),
-                        budget_unit: n.budget_unit.clone(),
-                        fiscal_year: n.fiscal_year,
-                        at: n.received_at,
-                        detail: String::new(),
+                    .map(|&i| {
+                        let n = &news[i];
+                        NewEvent {
+                            event_type: "received",
+                            submission_id: n.id.clone(),
+                            tenant: n.tenant.clone(),
+                            budget_unit: n.budget_unit.clone(),
+                            fiscal_year: n.fiscal_year,
+                            at: n.received_at,
+                            detail: String::new(),
+                        }
                     })
                     .collect(),
             )
@@ -431,8 +493,9 @@ impl Store {
         }
         let others: Vec<String> = distinct
             .iter()
-            .filter(|n| !created.contains_key(&n.id))
-            .map(|n| n.id.clone())
+            .map(|&i| &news[i].id)
+            .filter(|id| !created.contains_key(*id))
+            .cloned()
             .collect();
         let existing: std::collections::HashMap<String, submission::Model> = if others.is_empty() {
             Default::default()
@@ -1316,12 +1379,6 @@ async fn lock_event_log(txn: &impl ConnectionTrait) -> Result<()> {
 }
 
 /// Rows of a query as models.
-fn models<M: sea_orm::FromQueryResult>(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<M>> {
-    rows.iter()
-        .map(|r| M::from_query_result(r, "").map_err(StoreError::from))
-        .collect()
-}
-
 /// The columns of a submission a state change needs (not its form).
 struct SubmissionHead {
     id: String,
@@ -1351,17 +1408,19 @@ async fn insert_events(
         return Ok(Vec::new());
     }
     lock_event_log(txn).await?;
-    let values = news.into_iter().flat_map(|n| -> [Value; 7] {
+    let values = news.iter().flat_map(|n| -> [Value; 7] {
         [
             n.event_type.into(),
-            n.submission_id.into(),
-            n.tenant.into(),
-            n.budget_unit.into(),
+            n.submission_id.clone().into(),
+            n.tenant.clone().into(),
+            n.budget_unit.clone().into(),
             n.fiscal_year.into(),
             n.at.into(),
-            n.detail.into(),
+            n.detail.clone().into(),
         ]
     });
+    // Only the cursors come back: the rest is in hand, and reading whole rows
+    // back out of the driver cost more than the copies.
     let inserted = rows::insert(
         txn,
         "events",
@@ -1375,13 +1434,32 @@ async fn insert_events(
             "detail",
         ],
         values.collect(),
-        &rows::returning::<event::Entity>(),
+        "RETURNING seq",
     )
     .await?;
-    let mut written: Vec<event::Model> = models(inserted)?;
+    let mut seqs = inserted
+        .iter()
+        .map(|r| r.try_get::<i64>("", "seq"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     // RETURNING gives no order guarantee; cursors were assigned in VALUES order.
-    written.sort_by_key(|e| e.seq);
-    Ok(written)
+    seqs.sort_unstable();
+    if seqs.len() != news.len() {
+        return Err(internal("the event log did not take every event"));
+    }
+    Ok(news
+        .into_iter()
+        .zip(seqs)
+        .map(|(n, seq)| event::Model {
+            seq,
+            event_type: n.event_type.to_string(),
+            submission_id: n.submission_id,
+            tenant: n.tenant,
+            budget_unit: n.budget_unit,
+            fiscal_year: n.fiscal_year,
+            at: n.at,
+            detail: n.detail,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -10,26 +10,16 @@
 //! time, and the cache of compiled statements, each up to megabytes, grew the
 //! server by a hundred MiB.
 
-use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable, QueryResult, Statement,
-    Value,
-};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
 /// The most rows one statement takes (11 columns: 5,632 values, well under
 /// SQLite's and PostgreSQL's limits on bound values).
 const MAX_ROWS: usize = 512;
 
-/// `RETURNING` every column of `E` by name (sqlx's SQLite driver miscounts the
-/// columns of a `RETURNING *` on a table that has dropped one).
-pub(crate) fn returning<E: EntityTrait>() -> String {
-    let columns: Vec<String> = E::Column::iter()
-        .map(|c| format!("\"{}\"", c.as_str()))
-        .collect();
-    format!("RETURNING {}", columns.join(", "))
-}
-
 /// Inserts rows of `columns.len()` values each, in order, and returns what
 /// `tail` (`ON CONFLICT …`, `RETURNING …`) returns, in the order of the rows.
+/// Name the columns returned: sqlx's SQLite driver miscounts the columns of a
+/// `RETURNING *` on a table that has dropped one.
 pub(crate) async fn insert(
     db: &impl ConnectionTrait,
     table: &str,
