@@ -52,7 +52,8 @@ impl Reader {
         })
     }
 
-    fn measure(&mut self, field: &str, m: Option<&v1::Measure>) -> form::Measure {
+    /// `field` names the measure in a violation; it is only built for one.
+    fn measure(&mut self, field: impl Fn() -> String, m: Option<&v1::Measure>) -> form::Measure {
         let Some(m) = m else {
             return parse_measure("");
         };
@@ -61,21 +62,21 @@ impl Reader {
             return parse_measure(&m.raw);
         }
         let kind = value_kind_from_proto(self.wire_enum(
-            || format!("{field}.kind"),
+            || format!("{}.kind", field()),
             "value kind",
             m.kind,
             v1::ValueKind::Unspecified,
         ));
         let direction = direction_from_proto(self.wire_enum(
-            || format!("{field}.direction"),
+            || format!("{}.direction", field()),
             "direction",
             m.direction,
             v1::Direction::Unspecified,
         ));
-        let value = self.decimal(|| format!("{field}.value"), &m.value);
+        let value = self.decimal(|| format!("{}.value", field()), &m.value);
         if kind == form::ValueKind::Quantity && value.is_none() {
             self.violations.push(Violation::new(
-                format!("{field}.value"),
+                format!("{}.value", field()),
                 "is required when kind is VALUE_KIND_QUANTITY",
             ));
         }
@@ -109,8 +110,10 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
         v1::FormKind::DepartmentBasicData => form::FormKind::DepartmentBasicData,
         v1::FormKind::Unspecified => form::FormKind::Unspecified,
     };
-    let units = p.units.clone().unwrap_or_default();
-    let funds = p.funds.clone().unwrap_or_default();
+    // Absent blocks read as empty ones, borrowed rather than copied.
+    let (no_units, no_funds) = (v1::Units::default(), v1::FundBlock::default());
+    let units = p.units.as_ref().unwrap_or(&no_units);
+    let funds = p.funds.as_ref().unwrap_or(&no_funds);
     let rows = funds
         .rows
         .iter()
@@ -146,8 +149,14 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
             level1: ind.level1.trim().to_string(),
             level2: ind.level2.trim().to_string(),
             name: ind.name.trim().to_string(),
-            target: r.measure(&format!("form.indicators[{i}].target"), ind.target.as_ref()),
-            actual: r.measure(&format!("form.indicators[{i}].actual"), ind.actual.as_ref()),
+            target: r.measure(
+                || format!("form.indicators[{i}].target"),
+                ind.target.as_ref(),
+            ),
+            actual: r.measure(
+                || format!("form.indicators[{i}].actual"),
+                ind.actual.as_ref(),
+            ),
             weight: r.decimal(|| format!("form.indicators[{i}].weight"), &ind.weight),
             self_score: r.decimal(
                 || format!("form.indicators[{i}].self_score"),
@@ -172,8 +181,9 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
         })
         .collect();
     let stated_total = r.decimal(|| "form.stated_total".into(), &p.stated_total);
-    let filer = p.filer.clone().unwrap_or_default();
-    let basic = p.basic_data.clone().unwrap_or_default();
+    let (no_filer, no_basic) = (v1::Filer::default(), v1::BasicData::default());
+    let filer = p.filer.as_ref().unwrap_or(&no_filer);
+    let basic = p.basic_data.as_ref().unwrap_or(&no_basic);
     let f = form::Form {
         kind,
         project_name: p.project_name.trim().to_string(),
@@ -225,13 +235,13 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
             })
             .unwrap_or_default(),
         basic_data: form::BasicData {
-            column_labels: basic.column_labels,
+            column_labels: basic.column_labels.clone(),
             rows: basic
                 .rows
-                .into_iter()
+                .iter()
                 .map(|row| form::BasicDataRow {
-                    label: row.label,
-                    values: row.values,
+                    label: row.label.clone(),
+                    values: row.values.clone(),
                 })
                 .collect(),
         },

@@ -697,8 +697,9 @@ impl Store {
         if news.is_empty() {
             return Ok(Vec::new());
         }
+        let values = scorecard_values(&news);
         let (_turn, txn) = self.write().await?;
-        let out = store_scorecards(&txn, &news, false).await?;
+        let out = store_scorecards(&txn, &news, values, false).await?;
         txn.commit().await?;
         Ok(out)
     }
@@ -715,10 +716,11 @@ impl Store {
         if cards.is_empty() && findings.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
+        let values = scorecard_values(&cards);
         let (_turn, txn) = self.write().await?;
         // Every submission of the batch is audited below, in this transaction:
         // its status goes from received to audited in one update.
-        let scored = store_scorecards(&txn, &cards, true).await?;
+        let scored = store_scorecards(&txn, &cards, values, true).await?;
         let audited = store_findings(&txn, &findings, at).await?;
         txn.commit().await?;
         Ok((scored, audited))
@@ -1038,11 +1040,35 @@ fn internal(msg: &str) -> StoreError {
     }
 }
 
+/// The scorecards' INSERT values, a row per distinct id: built before the
+/// write lock is taken, SQLite having only the one.
+fn scorecard_values(news: &[NewScoreCard]) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    news.iter()
+        .filter(|n| seen.insert(&n.id))
+        .flat_map(|new| -> [Value; 10] {
+            [
+                new.id.clone().into(),
+                new.submission_id.clone().into(),
+                new.rulebook_id.clone().into(),
+                new.rulebook_version.clone().into(),
+                new.input_digest.clone().into(),
+                new.recomputed_total.clone().into(),
+                new.grade.clone().into(),
+                new.card.clone().into(),
+                new.computed_at.into(),
+                new.tenant.clone().into(),
+            ]
+        })
+        .collect()
+}
+
 /// The body of [`Store::save_scorecards`], inside the caller's transaction;
 /// with `audited_next` the caller sets the submissions' status itself.
 async fn store_scorecards(
     txn: &sea_orm::DatabaseTransaction,
     news: &[NewScoreCard],
+    values: Vec<Value>,
     audited_next: bool,
 ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
     use std::collections::{HashMap, HashSet};
@@ -1051,20 +1077,6 @@ async fn store_scorecards(
     }
     let mut seen = HashSet::new();
     let distinct: Vec<&NewScoreCard> = news.iter().filter(|n| seen.insert(&n.id)).collect();
-    let values = distinct.iter().flat_map(|new| -> [Value; 10] {
-        [
-            new.id.clone().into(),
-            new.submission_id.clone().into(),
-            new.rulebook_id.clone().into(),
-            new.rulebook_version.clone().into(),
-            new.input_digest.clone().into(),
-            new.recomputed_total.clone().into(),
-            new.grade.clone().into(),
-            new.card.clone().into(),
-            new.computed_at.into(),
-            new.tenant.clone().into(),
-        ]
-    });
     // Only the sequence comes back: the rest is in hand, and a card returned
     // would be copied out of SQLite once more.
     let inserted = rows::insert(
@@ -1082,7 +1094,7 @@ async fn store_scorecards(
             "computed_at",
             "tenant",
         ],
-        values.collect(),
+        values,
         "ON CONFLICT DO NOTHING RETURNING seq, id",
     )
     .await?;
@@ -1179,18 +1191,29 @@ async fn store_scorecards(
             events.insert(n.id.clone(), e);
         }
     }
-    // In input order; a repeat inside the batch is "already there" after its first.
+    // In input order; a repeat inside the batch is "already there" after its
+    // first. A card is copied only for an id still to come again.
+    let mut left: HashMap<&str, usize> = HashMap::new();
+    for n in news {
+        *left.entry(n.id.as_str()).or_default() += 1;
+    }
     let mut announced = HashSet::new();
     news.iter()
         .map(|n| {
-            let card = stored
-                .get(&n.id)
-                .cloned()
-                .ok_or_else(|| internal("scorecard cannot be read back"))?;
-            let event = announced
-                .insert(n.id.clone())
-                .then(|| events.get(&n.id).cloned())
-                .flatten();
+            let count = left.get_mut(n.id.as_str()).map(|c| {
+                *c -= 1;
+                *c
+            });
+            let card = match count {
+                Some(0) => stored.remove(&n.id),
+                _ => stored.get(&n.id).cloned(),
+            }
+            .ok_or_else(|| internal("scorecard cannot be read back"))?;
+            let event = if announced.insert(n.id.as_str()) {
+                events.remove(&n.id)
+            } else {
+                None
+            };
             Ok((card, event))
         })
         .collect()
