@@ -444,33 +444,30 @@ impl Store {
                     "trace_context",
                 ],
                 job_values.collect(),
-                "RETURNING seq",
+                "RETURNING seq, submission_id",
             )
             .await?;
-            let mut job_seqs = inserted
-                .iter()
-                .map(|r| r.try_get::<i64>("", "seq"))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            // Assigned in VALUES order, returned in any.
-            job_seqs.sort_unstable();
-            if job_seqs.len() != created_new.len() {
-                return Err(internal("the job table did not take every job"));
+            let mut job_seqs: HashMap<String, i64> = HashMap::new();
+            for row in inserted {
+                job_seqs.insert(row.try_get("", "submission_id")?, row.try_get("", "seq")?);
             }
             jobs = created_new
                 .iter()
-                .zip(job_seqs)
-                .map(|(&i, seq)| {
+                .map(|&i| {
                     let n = &news[i];
-                    scoring_job::Model {
+                    let seq = *job_seqs
+                        .get(&n.id)
+                        .ok_or_else(|| internal("a queued job cannot be read back"))?;
+                    Ok(scoring_job::Model {
                         seq,
                         submission_id: n.id.clone(),
                         rulebook_id: n.rulebook_id.clone(),
                         state: JOB_QUEUED.to_string(),
                         enqueued_at: n.received_at,
                         trace_context: n.trace_context.clone(),
-                    }
+                    })
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             events = insert_events(
                 &txn,
                 created_new
@@ -699,7 +696,7 @@ impl Store {
         }
         let values = scorecard_values(&news);
         let (_turn, txn) = self.write().await?;
-        let out = store_scorecards(&txn, &news, values, false).await?;
+        let out = store_scorecards(&txn, &news, values, &Default::default()).await?;
         txn.commit().await?;
         Ok(out)
     }
@@ -717,10 +714,11 @@ impl Store {
             return Ok((Vec::new(), Vec::new()));
         }
         let values = scorecard_values(&cards);
+        // The submissions audited below, in this transaction, go from
+        // received to audited in one update.
+        let audited_next = findings.iter().map(|(id, _)| id.as_str()).collect();
         let (_turn, txn) = self.write().await?;
-        // Every submission of the batch is audited below, in this transaction:
-        // its status goes from received to audited in one update.
-        let scored = store_scorecards(&txn, &cards, values, true).await?;
+        let scored = store_scorecards(&txn, &cards, values, &audited_next).await?;
         let audited = store_findings(&txn, &findings, at).await?;
         txn.commit().await?;
         Ok((scored, audited))
@@ -1064,12 +1062,13 @@ fn scorecard_values(news: &[NewScoreCard]) -> Vec<Value> {
 }
 
 /// The body of [`Store::save_scorecards`], inside the caller's transaction;
-/// with `audited_next` the caller sets the submissions' status itself.
+/// the submissions in `audited_next` are audited next in the same
+/// transaction, and their status is set there.
 async fn store_scorecards(
     txn: &sea_orm::DatabaseTransaction,
     news: &[NewScoreCard],
     values: Vec<Value>,
-    audited_next: bool,
+    audited_next: &std::collections::HashSet<&str>,
 ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
     use std::collections::{HashMap, HashSet};
     if news.is_empty() {
@@ -1160,13 +1159,15 @@ async fn store_scorecards(
         distinct.iter().filter(|n| fresh.contains(&n.id)).collect();
     let mut events: HashMap<String, event::Model> = HashMap::new();
     if !fresh_news.is_empty() {
-        if !audited_next {
+        let scored: Vec<String> = fresh_news
+            .iter()
+            .filter(|n| !audited_next.contains(n.submission_id.as_str()))
+            .map(|n| n.submission_id.clone())
+            .collect();
+        if !scored.is_empty() {
             submission::Entity::update_many()
                 .col_expr(submission::Column::Status, STATUS_SCORED.into())
-                .filter(
-                    submission::Column::Id
-                        .is_in(fresh_news.iter().map(|n| n.submission_id.clone())),
-                )
+                .filter(submission::Column::Id.is_in(scored))
                 .filter(submission::Column::Status.eq(STATUS_RECEIVED))
                 .exec(txn)
                 .await?;

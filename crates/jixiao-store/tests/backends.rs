@@ -489,7 +489,7 @@ async fn batches_of_scorecards_and_findings_commit_together(store: Store) {
 /// The worker's path when audit shares its process: the scorecards and the
 /// findings of a batch in one transaction, all or nothing.
 async fn scorecards_with_their_findings_commit_as_one(store: Store) {
-    for n in 0..3 {
+    for n in 0..4 {
         store.submit(new_submission(n, "t", "甲")).await.unwrap();
     }
     let finding = |rule: &str| NewFinding {
@@ -523,7 +523,7 @@ async fn scorecards_with_their_findings_commit_as_one(store: Store) {
         .await
         .unwrap()
         .is_none());
-    assert_eq!(store.queued_jobs(0, 10).await.unwrap().len(), 3);
+    assert_eq!(store.queued_jobs(0, 10).await.unwrap().len(), 4);
 
     let (scored, audited) = store
         .save_scorecards_and_findings(cards(), findings(), 7)
@@ -542,7 +542,7 @@ async fn scorecards_with_their_findings_commit_as_one(store: Store) {
         .collect::<Vec<_>>()
         .windows(2)
         .all(|w| w[0] < w[1]));
-    assert!(store.queued_jobs(0, 10).await.unwrap().is_empty());
+    assert_eq!(store.queued_jobs(0, 10).await.unwrap().len(), 1);
     let stored = store.findings_of(&["sub_t_2".to_string()]).await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].rule_id, "R2");
@@ -558,6 +558,16 @@ async fn scorecards_with_their_findings_commit_as_one(store: Store) {
     assert!(scored.iter().all(|(_, e)| e.is_none()));
     assert!(audited.iter().all(Option::is_none));
     assert_eq!(store.last_event_seq().await.unwrap(), last);
+
+    // A card that comes without findings is scored, not audited: only the
+    // submissions audited in the same call skip the `scored` status.
+    let (scored, audited) = store
+        .save_scorecards_and_findings(vec![new_card("sub_t_3", "80")], vec![], 9)
+        .await
+        .unwrap();
+    assert!(scored[0].1.is_some() && audited.is_empty());
+    let sub = store.submission("sub_t_3").await.unwrap().unwrap();
+    assert_eq!(sub.status, "scored");
 }
 
 macro_rules! on_both_backends {
