@@ -188,10 +188,10 @@ impl WriterGate {
 /// How often the checkpointer copies the SQLite log into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// Log size past which a checkpoint is finished with the writers held, so
-/// that the next writer starts the log from its beginning. Each such
-/// checkpoint stops the writers for 0.1–0.5 s; at 16 MiB that came every
-/// second under load, at 128 MiB it comes every few (BENCHMARKS.md).
-pub const SQLITE_LOG_RESTART_BYTES: i64 = 128 << 20;
+/// that the next writer starts the log from its beginning. 128 MiB made these
+/// stops rarer and 100,000 forms 10 % faster, but 1,000,000 forms 22 % slower
+/// and 145 MiB larger (BENCHMARKS.md).
+pub const SQLITE_LOG_RESTART_BYTES: i64 = 16 << 20;
 /// The same in log pages (4 KiB each).
 const WAL_RESTART_PAGES: i64 = SQLITE_LOG_RESTART_BYTES / 4096;
 

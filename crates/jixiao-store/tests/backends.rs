@@ -654,9 +654,9 @@ async fn a_follower_misses_no_event_under_concurrent_writers() {
 
 /// SQLite's log is checkpointed beside the writers, never inside a commit;
 /// under writes that never pause it must still restart and stay bounded.
-/// Four times the restart mark passes through here; the log may hold the
-/// mark and about as much again: what came in while the checkpoint that
-/// restarts it copied, waited for its turn and ran (188–218 MiB seen here).
+/// Ten times the restart mark passes through here; the log may hold the mark,
+/// what came in while the checkpoint that restarts it copied, waited its turn
+/// and ran (up to 64 MiB seen), and a transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_log_stays_bounded_under_writes_that_never_pause() {
     let path = std::env::temp_dir().join(format!("{}.sqlite", unique("wal_bounded")));
@@ -666,7 +666,7 @@ async fn the_sqlite_log_stays_bounded_under_writes_that_never_pause() {
     let wal = path.with_extension("sqlite-wal");
     let mark = jixiao_store::SQLITE_LOG_RESTART_BYTES as u64;
     // 32 forms of 64 KiB: 2 MiB a transaction.
-    let batches = (4 * mark / (2 << 20)) as u32;
+    let batches = (10 * mark / (2 << 20)) as u32;
     let mut largest = 0;
     for batch in 0..batches {
         let news = (0..32u32)
@@ -678,10 +678,6 @@ async fn the_sqlite_log_stays_bounded_under_writes_that_never_pause() {
         store.submit_many(news).await.unwrap();
         largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
     }
-    assert!(
-        largest < 2 * mark + (64 << 20),
-        "the log grew to {} MiB",
-        largest >> 20
-    );
+    assert!(largest < 6 * mark, "the log grew to {} MiB", largest >> 20);
     let _ = std::fs::remove_file(&path);
 }
