@@ -324,10 +324,12 @@ impl Store {
         }
         // One row per id (the id follows from tenant and content). The rows are
         // built before the write lock is taken: SQLite has only the one.
-        let mut ids = HashSet::new();
-        let distinct: Vec<usize> = (0..news.len())
-            .filter(|&i| ids.insert(news[i].id.clone()))
-            .collect();
+        let distinct: Vec<usize> = {
+            let mut ids = HashSet::new();
+            (0..news.len())
+                .filter(|&i| ids.insert(news[i].id.as_str()))
+                .collect()
+        };
         let values: Vec<Value> = distinct
             .iter()
             .flat_map(|&i| -> [Value; 11] {
@@ -377,10 +379,7 @@ impl Store {
             "ON CONFLICT DO NOTHING RETURNING seq, id",
         )
         .await?;
-        let mut seqs: HashMap<String, i64> = HashMap::new();
-        for row in inserted {
-            seqs.insert(row.try_get("", "id")?, row.try_get("", "seq")?);
-        }
+        let seqs = rows::seqs_by(inserted, "id")?;
         // New content only, in request order.
         let created_new: Vec<usize> = distinct
             .iter()
@@ -447,10 +446,7 @@ impl Store {
                 "RETURNING seq, submission_id",
             )
             .await?;
-            let mut job_seqs: HashMap<String, i64> = HashMap::new();
-            for row in inserted {
-                job_seqs.insert(row.try_get("", "submission_id")?, row.try_get("", "seq")?);
-            }
+            let job_seqs = rows::seqs_by(inserted, "submission_id")?;
             jobs = created_new
                 .iter()
                 .map(|&i| {
@@ -1097,10 +1093,7 @@ async fn store_scorecards(
         "ON CONFLICT DO NOTHING RETURNING seq, id",
     )
     .await?;
-    let mut seqs: HashMap<String, i64> = HashMap::new();
-    for row in inserted {
-        seqs.insert(row.try_get("", "id")?, row.try_get("", "seq")?);
-    }
+    let seqs = rows::seqs_by(inserted, "id")?;
     let mut stored: HashMap<String, scorecard::Model> = distinct
         .iter()
         .filter_map(|n| {
@@ -1402,7 +1395,6 @@ async fn lock_event_log(txn: &impl ConnectionTrait) -> Result<()> {
     Ok(())
 }
 
-/// Rows of a query as models.
 /// The columns of a submission a state change needs (not its form).
 struct SubmissionHead {
     id: String,

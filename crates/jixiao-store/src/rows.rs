@@ -49,6 +49,17 @@ pub(crate) async fn insert(
     Ok(out)
 }
 
+/// What a `RETURNING seq, <key>` gave back: each row's `seq` by its `key`.
+pub(crate) fn seqs_by(
+    returned: Vec<QueryResult>,
+    key: &str,
+) -> Result<std::collections::HashMap<String, i64>, DbErr> {
+    returned
+        .iter()
+        .map(|r| Ok((r.try_get("", key)?, r.try_get("", "seq")?)))
+        .collect()
+}
+
 /// The rows of the next statement: the largest power of two up to `MAX_ROWS`.
 fn chunk(rows: usize) -> usize {
     if rows >= MAX_ROWS {
