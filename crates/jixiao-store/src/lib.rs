@@ -9,4 +9,6 @@ mod repo;
 mod rows;
 
 pub use error::{StoreError, StoreErrorKind};
+/// The schema's migrations, for tools and tests that bring a database to a given step.
+pub use migration::Migrator;
 pub use repo::*;

@@ -350,12 +350,9 @@ impl Store {
             })
             .collect();
         // The forms move into their rows; the outcomes do not carry them.
-        let forms: Vec<(usize, [Value; 2])> = distinct
+        let forms: Vec<(usize, Vec<u8>)> = distinct
             .iter()
-            .map(|&i| {
-                let form = std::mem::take(&mut news[i].form);
-                (i, [news[i].id.clone().into(), form.into()])
-            })
+            .map(|&i| (i, std::mem::take(&mut news[i].form)))
             .collect();
         let (_turn, txn) = self.write_as(true).await?;
         // The insert comes first so a SQLite transaction takes the write lock at once.
@@ -410,21 +407,26 @@ impl Store {
         let mut jobs = Vec::new();
         let mut events = Vec::new();
         if !created_new.is_empty() {
+            // Keyed by the submission's sequence: appended, not scattered.
             let forms = forms
                 .into_iter()
-                .filter(|(i, _)| created.contains_key(&news[*i].id))
-                .flat_map(|(_, row)| row);
+                .filter_map(|(i, form)| {
+                    let seq = seqs.get(&news[i].id)?;
+                    Some([(*seq).into(), form.into()])
+                })
+                .flatten();
             rows::insert(
                 &txn,
                 "submission_forms",
-                &["id", "form"],
+                &["seq", "form"],
                 forms.collect(),
                 "",
             )
             .await?;
-            let job_values = created_new.iter().flat_map(|&i| -> [Value; 5] {
+            let job_values = created_new.iter().flat_map(|&i| -> [Value; 6] {
                 let n = &news[i];
                 [
+                    seqs[&n.id].into(),
                     n.id.clone().into(),
                     n.rulebook_id.clone().into(),
                     JOB_QUEUED.into(),
@@ -436,6 +438,7 @@ impl Store {
                 &txn,
                 "scoring_jobs",
                 &[
+                    "submission_seq",
                     "submission_id",
                     "rulebook_id",
                     "state",
@@ -456,6 +459,7 @@ impl Store {
                         .ok_or_else(|| internal("a queued job cannot be read back"))?;
                     Ok(scoring_job::Model {
                         seq,
+                        submission_seq: seqs[&n.id],
                         submission_id: n.id.clone(),
                         rulebook_id: n.rulebook_id.clone(),
                         state: JOB_QUEUED.to_string(),
@@ -540,12 +544,15 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
+        let seqs = seqs_of(&self.db, ids).await?;
+        let ids: std::collections::HashMap<i64, String> =
+            seqs.into_iter().map(|(id, seq)| (seq, id)).collect();
         Ok(submission_form::Entity::find()
-            .filter(submission_form::Column::Id.is_in(ids.iter().cloned()))
+            .filter(submission_form::Column::Seq.is_in(ids.keys().copied()))
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|f| (f.id, f.form))
+            .filter_map(|f| Some((ids.get(&f.seq)?.clone(), f.form)))
             .collect())
     }
 
@@ -618,11 +625,17 @@ impl Store {
         if submission_ids.is_empty() {
             return Ok(());
         }
+        let seqs = seqs_of(&self.db, submission_ids).await?;
+        if seqs.is_empty() {
+            return Ok(());
+        }
         let (_turn, txn) = self.write().await?;
-        scoring_job::Entity::insert_many(submission_ids.iter().map(|id| {
+        // A submission that does not exist gets no job: no worker could do it.
+        scoring_job::Entity::insert_many(seqs.into_iter().map(|(id, seq)| {
             scoring_job::ActiveModel {
                 seq: NotSet,
-                submission_id: Set(id.clone()),
+                submission_seq: Set(seq),
+                submission_id: Set(id),
                 rulebook_id: Set(rulebook_id.to_string()),
                 state: Set(JOB_QUEUED.into()),
                 enqueued_at: Set(at),
@@ -631,7 +644,7 @@ impl Store {
         }))
         .on_conflict(
             OnConflict::columns([
-                scoring_job::Column::SubmissionId,
+                scoring_job::Column::SubmissionSeq,
                 scoring_job::Column::RulebookId,
             ])
             .update_columns([
@@ -690,9 +703,10 @@ impl Store {
         if news.is_empty() {
             return Ok(Vec::new());
         }
-        let values = scorecard_values(&news);
+        let seqs = seqs_of(&self.db, &submission_ids(&news)).await?;
+        let values = scorecard_values(&news, &seqs)?;
         let (_turn, txn) = self.write().await?;
-        let out = store_scorecards(&txn, &news, values, &Default::default()).await?;
+        let out = store_scorecards(&txn, &news, values, &seqs, &Default::default()).await?;
         txn.commit().await?;
         Ok(out)
     }
@@ -709,13 +723,16 @@ impl Store {
         if cards.is_empty() && findings.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let values = scorecard_values(&cards);
+        let mut ids = submission_ids(&cards);
+        ids.extend(findings.iter().map(|(id, _)| id.clone()));
+        let seqs = seqs_of(&self.db, &ids).await?;
+        let values = scorecard_values(&cards, &seqs)?;
         // The submissions audited below, in this transaction, go from
         // received to audited in one update.
         let audited_next = findings.iter().map(|(id, _)| id.as_str()).collect();
         let (_turn, txn) = self.write().await?;
-        let scored = store_scorecards(&txn, &cards, values, &audited_next).await?;
-        let audited = store_findings(&txn, &findings, at).await?;
+        let scored = store_scorecards(&txn, &cards, values, &seqs, &audited_next).await?;
+        let audited = store_findings(&txn, &findings, &seqs, at).await?;
         txn.commit().await?;
         Ok((scored, audited))
     }
@@ -726,8 +743,10 @@ impl Store {
         submission_id: &str,
         rulebook_id: Option<&str>,
     ) -> Result<Option<scorecard::Model>> {
-        let mut q =
-            scorecard::Entity::find().filter(scorecard::Column::SubmissionId.eq(submission_id));
+        let mut q = scorecard::Entity::find().filter(
+            scorecard::Column::SubmissionSeq
+                .in_subquery(seqs_where_id_in([submission_id.to_string()])),
+        );
         if let Some(rb) = rulebook_id {
             q = q.filter(scorecard::Column::RulebookId.eq(rb));
         }
@@ -743,8 +762,10 @@ impl Store {
         submission_ids: &[String],
         rulebook_id: Option<&str>,
     ) -> Result<std::collections::HashMap<String, scorecard::Model>> {
-        let mut q = scorecard::Entity::find()
-            .filter(scorecard::Column::SubmissionId.is_in(submission_ids.iter().cloned()));
+        let mut q = scorecard::Entity::find().filter(
+            scorecard::Column::SubmissionSeq
+                .in_subquery(seqs_where_id_in(submission_ids.iter().cloned())),
+        );
         if let Some(rb) = rulebook_id {
             q = q.filter(scorecard::Column::RulebookId.eq(rb));
         }
@@ -762,7 +783,10 @@ impl Store {
     pub async fn findings_of(&self, submission_ids: &[String]) -> Result<Vec<finding::Model>> {
         // Sorted here: an ORDER BY can turn PostgreSQL from the submission index.
         let mut rows = finding::Entity::find()
-            .filter(finding::Column::SubmissionId.is_in(submission_ids.iter().cloned()))
+            .filter(
+                finding::Column::SubmissionSeq
+                    .in_subquery(seqs_where_id_in(submission_ids.iter().cloned())),
+            )
             .all(&self.db)
             .await?;
         rows.sort_by_key(|f| f.seq);
@@ -795,8 +819,10 @@ impl Store {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+        let seqs = seqs_of(&self.db, &ids).await?;
         let (_turn, txn) = self.write().await?;
-        let out = store_findings(&txn, &items, at).await?;
+        let out = store_findings(&txn, &items, &seqs, at).await?;
         txn.commit().await?;
         Ok(out)
     }
@@ -810,18 +836,14 @@ impl Store {
         fiscal_year: i32,
         findings: Vec<(String, NewFinding)>,
     ) -> Result<()> {
-        let (_turn, txn) = self.write().await?;
-        finding::Entity::delete_many()
-            .filter(finding::Column::Scope.eq(SCOPE_DEPARTMENT))
-            .filter(finding::Column::Tenant.eq(tenant))
-            .filter(finding::Column::BudgetUnit.eq(budget_unit))
-            .filter(finding::Column::FiscalYear.eq(fiscal_year))
-            .exec(&txn)
-            .await?;
-        if !findings.is_empty() {
-            finding::Entity::insert_many(findings.into_iter().map(|(submission_id, f)| {
-                finding::ActiveModel {
+        let ids: Vec<String> = findings.iter().map(|(id, _)| id.clone()).collect();
+        let seqs = seqs_of(&self.db, &ids).await?;
+        let rows = findings
+            .into_iter()
+            .map(|(submission_id, f)| {
+                Ok(finding::ActiveModel {
                     seq: NotSet,
+                    submission_seq: Set(seq_of(&seqs, &submission_id)?),
                     submission_id: Set(submission_id),
                     rule_id: Set(f.rule_id),
                     severity: Set(f.severity),
@@ -830,10 +852,19 @@ impl Store {
                     tenant: Set(tenant.to_string()),
                     budget_unit: Set(budget_unit.to_string()),
                     fiscal_year: Set(fiscal_year),
-                }
-            }))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (_turn, txn) = self.write().await?;
+        finding::Entity::delete_many()
+            .filter(finding::Column::Scope.eq(SCOPE_DEPARTMENT))
+            .filter(finding::Column::Tenant.eq(tenant))
+            .filter(finding::Column::BudgetUnit.eq(budget_unit))
+            .filter(finding::Column::FiscalYear.eq(fiscal_year))
             .exec(&txn)
             .await?;
+        if !rows.is_empty() {
+            finding::Entity::insert_many(rows).exec(&txn).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -847,7 +878,7 @@ impl Store {
     ) -> Result<Vec<finding::Model>> {
         let mut q = finding::Entity::find().filter(finding::Column::Seq.gt(after_seq));
         if let Some(s) = &f.submission_id {
-            q = q.filter(finding::Column::SubmissionId.eq(s));
+            q = q.filter(finding::Column::SubmissionSeq.in_subquery(seqs_where_id_in([s.clone()])));
         }
         if let Some(t) = &f.tenant {
             q = q.filter(finding::Column::Tenant.eq(t));
@@ -1034,27 +1065,71 @@ fn internal(msg: &str) -> StoreError {
     }
 }
 
+/// The submissions the cards are of.
+fn submission_ids(news: &[NewScoreCard]) -> Vec<String> {
+    news.iter().map(|n| n.submission_id.clone()).collect()
+}
+
+/// Each of `ids` that exists, with its sequence number, in one query. The
+/// pair never changes, so it is read before a write turn, not in it.
+async fn seqs_of(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut unique: Vec<&String> = ids.iter().collect();
+    unique.sort_unstable();
+    unique.dedup();
+    Ok(submission::Entity::find()
+        .select_only()
+        .columns([submission::Column::Id, submission::Column::Seq])
+        .filter(submission::Column::Id.is_in(unique.into_iter().cloned()))
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The sequence number of a submission that must exist.
+fn seq_of(seqs: &std::collections::HashMap<String, i64>, id: &str) -> Result<i64> {
+    seqs.get(id)
+        .copied()
+        .ok_or_else(|| internal(&format!("submission {id} does not exist")))
+}
+
+/// `SELECT seq FROM submissions WHERE id IN (ids)`, for the tables keyed by it.
+fn seqs_where_id_in(ids: impl IntoIterator<Item = String>) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(submission::Column::Seq)
+        .from(submission::Entity)
+        .and_where(submission::Column::Id.is_in(ids))
+        .to_owned()
+}
+
 /// The scorecards' INSERT values, a row per distinct id: built before the
 /// write lock is taken, SQLite having only the one.
-fn scorecard_values(news: &[NewScoreCard]) -> Vec<Value> {
+fn scorecard_values(
+    news: &[NewScoreCard],
+    seqs: &std::collections::HashMap<String, i64>,
+) -> Result<Vec<Value>> {
     let mut seen = std::collections::HashSet::new();
-    news.iter()
-        .filter(|n| seen.insert(&n.id))
-        .flat_map(|new| -> [Value; 10] {
-            [
-                new.id.clone().into(),
-                new.submission_id.clone().into(),
-                new.rulebook_id.clone().into(),
-                new.rulebook_version.clone().into(),
-                new.input_digest.clone().into(),
-                new.recomputed_total.clone().into(),
-                new.grade.clone().into(),
-                new.card.clone().into(),
-                new.computed_at.into(),
-                new.tenant.clone().into(),
-            ]
-        })
-        .collect()
+    let mut values = Vec::with_capacity(news.len() * 11);
+    for new in news.iter().filter(|n| seen.insert(&n.id)) {
+        values.extend([
+            new.id.clone().into(),
+            seq_of(seqs, &new.submission_id)?.into(),
+            new.submission_id.clone().into(),
+            new.rulebook_id.clone().into(),
+            new.rulebook_version.clone().into(),
+            new.input_digest.clone().into(),
+            new.recomputed_total.clone().into(),
+            new.grade.clone().into(),
+            new.card.clone().into(),
+            new.computed_at.into(),
+            new.tenant.clone().into(),
+        ]);
+    }
+    Ok(values)
 }
 
 /// The body of [`Store::save_scorecards`], inside the caller's transaction;
@@ -1064,6 +1139,7 @@ async fn store_scorecards(
     txn: &sea_orm::DatabaseTransaction,
     news: &[NewScoreCard],
     values: Vec<Value>,
+    seqs: &std::collections::HashMap<String, i64>,
     audited_next: &std::collections::HashSet<&str>,
 ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
     use std::collections::{HashMap, HashSet};
@@ -1079,6 +1155,7 @@ async fn store_scorecards(
         "scorecards",
         &[
             "id",
+            "submission_seq",
             "submission_id",
             "rulebook_id",
             "rulebook_version",
@@ -1093,16 +1170,17 @@ async fn store_scorecards(
         "ON CONFLICT DO NOTHING RETURNING seq, id",
     )
     .await?;
-    let seqs = rows::seqs_by(inserted, "id")?;
+    let card_seqs = rows::seqs_by(inserted, "id")?;
     let mut stored: HashMap<String, scorecard::Model> = distinct
         .iter()
         .filter_map(|n| {
-            let seq = *seqs.get(&n.id)?;
+            let seq = *card_seqs.get(&n.id)?;
             Some((
                 n.id.clone(),
                 scorecard::Model {
                     seq,
                     id: n.id.clone(),
+                    submission_seq: seqs[&n.submission_id],
                     submission_id: n.submission_id.clone(),
                     rulebook_id: n.rulebook_id.clone(),
                     rulebook_version: n.rulebook_version.clone(),
@@ -1118,49 +1196,55 @@ async fn store_scorecards(
         .collect();
     let fresh: HashSet<String> = stored.keys().cloned().collect();
     // Their jobs are done, one statement per rulebook.
-    let mut by_rulebook: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut by_rulebook: HashMap<&str, Vec<i64>> = HashMap::new();
     for n in &distinct {
         by_rulebook
             .entry(n.rulebook_id.as_str())
             .or_default()
-            .push(n.submission_id.clone());
+            .push(seqs[&n.submission_id]);
     }
-    for (rulebook, ids) in by_rulebook {
+    for (rulebook, submissions) in by_rulebook {
         scoring_job::Entity::update_many()
             .col_expr(scoring_job::Column::State, JOB_DONE.into())
             .filter(scoring_job::Column::RulebookId.eq(rulebook))
-            .filter(scoring_job::Column::SubmissionId.is_in(ids))
+            .filter(scoring_job::Column::SubmissionSeq.is_in(submissions))
             .exec(txn)
             .await?;
     }
     // Cards stored before (a redelivery) are read back: the first one wins.
-    let repeats: Vec<String> = distinct
+    let repeats: HashSet<&str> = distinct
         .iter()
         .filter(|n| !fresh.contains(&n.id))
-        .map(|n| n.id.clone())
+        .map(|n| n.id.as_str())
         .collect();
     if !repeats.is_empty() {
+        let of = distinct
+            .iter()
+            .filter(|n| repeats.contains(n.id.as_str()))
+            .map(|n| seqs[&n.submission_id]);
         for c in scorecard::Entity::find()
-            .filter(scorecard::Column::Id.is_in(repeats))
+            .filter(scorecard::Column::SubmissionSeq.is_in(of))
             .all(txn)
             .await?
         {
-            stored.insert(c.id.clone(), c);
+            if repeats.contains(c.id.as_str()) {
+                stored.insert(c.id.clone(), c);
+            }
         }
     }
     let fresh_news: Vec<&&NewScoreCard> =
         distinct.iter().filter(|n| fresh.contains(&n.id)).collect();
     let mut events: HashMap<String, event::Model> = HashMap::new();
     if !fresh_news.is_empty() {
-        let scored: Vec<String> = fresh_news
+        let scored: Vec<i64> = fresh_news
             .iter()
             .filter(|n| !audited_next.contains(n.submission_id.as_str()))
-            .map(|n| n.submission_id.clone())
+            .map(|n| seqs[&n.submission_id])
             .collect();
         if !scored.is_empty() {
             submission::Entity::update_many()
                 .col_expr(submission::Column::Status, STATUS_SCORED.into())
-                .filter(submission::Column::Id.is_in(scored))
+                .filter(submission::Column::Seq.is_in(scored))
                 .filter(submission::Column::Status.eq(STATUS_RECEIVED))
                 .exec(txn)
                 .await?;
@@ -1217,32 +1301,38 @@ async fn store_scorecards(
 async fn store_findings(
     txn: &sea_orm::DatabaseTransaction,
     items: &[(String, Vec<NewFinding>)],
+    seqs: &std::collections::HashMap<String, i64>,
     at: i64,
 ) -> Result<Vec<Option<event::Model>>> {
     use std::collections::HashMap;
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+    let of: Vec<i64> = items
+        .iter()
+        .filter_map(|(id, _)| seqs.get(id).copied())
+        .collect();
     // What the findings and events need of each submission, not its form.
     let subs: HashMap<String, SubmissionHead> = submission::Entity::find()
         .select_only()
         .columns([
+            submission::Column::Seq,
             submission::Column::Id,
             submission::Column::Tenant,
             submission::Column::BudgetUnit,
             submission::Column::FiscalYear,
             submission::Column::Status,
         ])
-        .filter(submission::Column::Id.is_in(ids.clone()))
-        .into_tuple::<(String, String, String, i32, String)>()
+        .filter(submission::Column::Seq.is_in(of))
+        .into_tuple::<(i64, String, String, String, i32, String)>()
         .all(txn)
         .await?
         .into_iter()
-        .map(|(id, tenant, budget_unit, fiscal_year, status)| {
+        .map(|(seq, id, tenant, budget_unit, fiscal_year, status)| {
             (
                 id.clone(),
                 SubmissionHead {
+                    seq,
                     id,
                     tenant,
                     budget_unit,
@@ -1254,16 +1344,16 @@ async fn store_findings(
         .collect();
     // Only an audited submission has findings of its own to compare and
     // replace; the first audit of each (the usual case) reads none.
-    let audited: Vec<String> = subs
+    let audited: Vec<i64> = subs
         .values()
         .filter(|s| s.status == STATUS_AUDITED)
-        .map(|s| s.id.clone())
+        .map(|s| s.seq)
         .collect();
     let mut existing: HashMap<String, Vec<(i64, Vec<u8>)>> = HashMap::new();
     if !audited.is_empty() {
         // No ORDER BY: sorted here, so the planner keeps to the submission index.
         for f in finding::Entity::find()
-            .filter(finding::Column::SubmissionId.is_in(audited.clone()))
+            .filter(finding::Column::SubmissionSeq.is_in(audited))
             .filter(finding::Column::Scope.eq(SCOPE_FORM))
             .all(txn)
             .await?
@@ -1300,22 +1390,23 @@ async fn store_findings(
     }
     let mut events: HashMap<String, event::Model> = HashMap::new();
     if !changed.is_empty() {
-        let changed_ids: Vec<String> = changed.iter().map(|(s, _)| s.id.clone()).collect();
-        let replaced: Vec<String> = changed_ids
+        let changed_seqs: Vec<i64> = changed.iter().map(|(s, _)| s.seq).collect();
+        let replaced: Vec<i64> = changed
             .iter()
-            .filter(|id| existing.contains_key(*id))
-            .cloned()
+            .filter(|(s, _)| existing.contains_key(&s.id))
+            .map(|(s, _)| s.seq)
             .collect();
         if !replaced.is_empty() {
             finding::Entity::delete_many()
-                .filter(finding::Column::SubmissionId.is_in(replaced))
+                .filter(finding::Column::SubmissionSeq.is_in(replaced))
                 .filter(finding::Column::Scope.eq(SCOPE_FORM))
                 .exec(txn)
                 .await?;
         }
         let values = changed.iter().flat_map(|(sub, findings)| {
-            findings.iter().flat_map(|f| -> [Value; 8] {
+            findings.iter().flat_map(|f| -> [Value; 9] {
                 [
+                    sub.seq.into(),
                     sub.id.clone().into(),
                     f.rule_id.clone().into(),
                     f.severity.into(),
@@ -1331,6 +1422,7 @@ async fn store_findings(
             txn,
             "findings",
             &[
+                "submission_seq",
                 "submission_id",
                 "rule_id",
                 "severity",
@@ -1346,7 +1438,7 @@ async fn store_findings(
         .await?;
         submission::Entity::update_many()
             .col_expr(submission::Column::Status, STATUS_AUDITED.into())
-            .filter(submission::Column::Id.is_in(changed_ids))
+            .filter(submission::Column::Seq.is_in(changed_seqs))
             .exec(txn)
             .await?;
         let written = insert_events(
@@ -1397,6 +1489,7 @@ async fn lock_event_log(txn: &impl ConnectionTrait) -> Result<()> {
 
 /// The columns of a submission a state change needs (not its form).
 struct SubmissionHead {
+    seq: i64,
     id: String,
     tenant: String,
     budget_unit: String,

@@ -19,12 +19,15 @@ fn unique(name: &str) -> String {
     )
 }
 
-async fn sqlite(name: &str) -> Store {
+/// A new SQLite database's URL.
+fn sqlite_url(name: &str) -> String {
     let path = std::env::temp_dir().join(format!("{}.sqlite", unique(name)));
     let _ = std::fs::remove_file(&path);
-    Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap()
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+async fn sqlite(name: &str) -> Store {
+    Store::connect(&sqlite_url(name)).await.unwrap()
 }
 
 /// Admin connection; `JIXIAO_TEST_POSTGRES_URL` overrides the default.
@@ -34,6 +37,11 @@ fn postgres_admin_url() -> String {
 }
 
 async fn postgres(name: &str) -> Store {
+    Store::connect(&postgres_url(name).await).await.unwrap()
+}
+
+/// A new PostgreSQL database's URL.
+async fn postgres_url(name: &str) -> String {
     let admin_url = postgres_admin_url();
     let admin = Database::connect(&admin_url)
         .await
@@ -44,7 +52,7 @@ async fn postgres(name: &str) -> Store {
         .await
         .unwrap();
     let base = admin_url.rsplit_once('/').unwrap().0;
-    Store::connect(&format!("{base}/{db}")).await.unwrap()
+    format!("{base}/{db}")
 }
 
 fn new_submission(n: u32, tenant: &str, unit: &str) -> NewSubmission {
@@ -568,6 +576,190 @@ async fn scorecards_with_their_findings_commit_as_one(store: Store) {
     assert!(scored[0].1.is_some() && audited.is_empty());
     let sub = store.submission("sub_t_3").await.unwrap().unwrap();
     assert_eq!(sub.status, "scored");
+}
+
+/// Rows written by the schema before the tables under a submission were
+/// keyed by its sequence number come through the upgrade whole, and the new
+/// keys hold them to one card and one job each.
+async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm_migration::MigratorTrait;
+    let db = Database::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(6)).await.unwrap();
+    let insert = |table: &str, columns: &[&str], rows: Vec<Vec<sea_orm::Value>>| {
+        let mut q = Query::insert();
+        q.into_table(Alias::new(table))
+            .columns(columns.iter().map(|c| Alias::new(*c)));
+        for row in rows {
+            q.values_panic(row.into_iter().map(Into::into));
+        }
+        db.get_database_backend().build(&q)
+    };
+    let submission = |id: &str, received_at: i64| -> Vec<sea_orm::Value> {
+        vec![
+            id.into(),
+            "t".into(),
+            format!("digest of {id}").into(),
+            "project".into(),
+            "u".into(),
+            "".into(),
+            "".into(),
+            "p".into(),
+            2024.into(),
+            "received".into(),
+            received_at.into(),
+        ]
+    };
+    for statement in [
+        insert(
+            "submissions",
+            &[
+                "id",
+                "tenant",
+                "content_digest",
+                "kind",
+                "budget_unit",
+                "competent_department",
+                "implementing_unit",
+                "project_name",
+                "fiscal_year",
+                "status",
+                "received_at",
+            ],
+            vec![submission("sub_a", 1), submission("sub_b", 2)],
+        ),
+        insert(
+            "submission_forms",
+            &["id", "form"],
+            vec![
+                vec!["sub_b".into(), vec![3u8].into()],
+                vec!["sub_a".into(), vec![1u8, 2].into()],
+            ],
+        ),
+        insert(
+            "scorecards",
+            &[
+                "id",
+                "submission_id",
+                "rulebook_id",
+                "rulebook_version",
+                "input_digest",
+                "recomputed_total",
+                "grade",
+                "card",
+                "computed_at",
+                "tenant",
+            ],
+            vec![vec![
+                "sub_b:rb:1".into(),
+                "sub_b".into(),
+                "rb".into(),
+                "1".into(),
+                "d".into(),
+                "91".into(),
+                "优".into(),
+                vec![9u8].into(),
+                5i64.into(),
+                "t".into(),
+            ]],
+        ),
+        insert(
+            "findings",
+            &[
+                "submission_id",
+                "rule_id",
+                "severity",
+                "finding",
+                "scope",
+                "tenant",
+                "budget_unit",
+                "fiscal_year",
+            ],
+            vec![vec![
+                "sub_b".into(),
+                "R1".into(),
+                2.into(),
+                vec![7u8].into(),
+                "form".into(),
+                "t".into(),
+                "u".into(),
+                2024.into(),
+            ]],
+        ),
+        insert(
+            "scoring_jobs",
+            &[
+                "submission_id",
+                "rulebook_id",
+                "state",
+                "enqueued_at",
+                "trace_context",
+            ],
+            vec![vec![
+                "sub_a".into(),
+                "rb".into(),
+                "queued".into(),
+                1i64.into(),
+                "".into(),
+            ]],
+        ),
+    ] {
+        db.execute(statement).await.unwrap();
+    }
+    db.close().await.unwrap();
+
+    let store = Store::connect(&url).await.unwrap();
+    let (a, b) = (
+        store.submission("sub_a").await.unwrap().unwrap(),
+        store.submission("sub_b").await.unwrap().unwrap(),
+    );
+    let forms = store
+        .forms_of(&["sub_a".into(), "sub_b".into(), "sub_none".into()])
+        .await
+        .unwrap();
+    assert_eq!(forms.len(), 2);
+    assert_eq!(forms["sub_a"], vec![1, 2]);
+    assert_eq!(forms["sub_b"], vec![3]);
+    let card = store
+        .latest_scorecard("sub_b", None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (card.submission_seq, card.recomputed_total.as_str()),
+        (b.seq, "91")
+    );
+    let findings = store.findings_of(&["sub_b".into()]).await.unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(
+        (findings[0].submission_seq, findings[0].finding.as_slice()),
+        (b.seq, &[7u8][..])
+    );
+    let jobs = store.queued_jobs(0, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].submission_seq, jobs[0].submission_id.as_str()),
+        (a.seq, "sub_a")
+    );
+    // The new keys hold what the old ones did: one card per (submission,
+    // rulebook, version), one job per (submission, rulebook).
+    let (_, event) = store.save_scorecard(new_card("sub_b", "60")).await.unwrap();
+    assert!(event.is_none(), "the card stored before the upgrade wins");
+    store
+        .queue_jobs(&["sub_a".into()], "rb", 6, "")
+        .await
+        .unwrap();
+    assert_eq!(store.count_queued_jobs().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn sqlite_keeps_its_rows_through_the_upgrade() {
+    an_older_database_keeps_its_rows_through_the_upgrade(sqlite_url("upgrade")).await
+}
+
+#[tokio::test]
+async fn postgres_keeps_its_rows_through_the_upgrade() {
+    an_older_database_keeps_its_rows_through_the_upgrade(postgres_url("upgrade").await).await
 }
 
 macro_rules! on_both_backends {

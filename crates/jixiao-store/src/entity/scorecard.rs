@@ -6,8 +6,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub seq: i64,
-    #[sea_orm(unique)]
     pub id: String,
+    /// The submission's sequence number: what the unique key is made of.
+    pub submission_seq: i64,
     pub submission_id: String,
     pub rulebook_id: String,
     pub rulebook_version: String,

@@ -7,6 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub seq: i64,
+    /// The submission's sequence number, which the index is keyed on.
+    pub submission_seq: i64,
     pub submission_id: String,
     pub rulebook_id: String,
     /// queued | done.

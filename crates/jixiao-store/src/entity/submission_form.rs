@@ -5,8 +5,9 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "submission_forms")]
 pub struct Model {
+    /// The submission's sequence number.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub seq: i64,
     pub form: Vec<u8>,
 }
 
