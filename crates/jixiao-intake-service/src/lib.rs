@@ -2,6 +2,7 @@
 //! with its scoring job, and queues the job.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use jixiao_auth::Caller;
@@ -35,6 +36,8 @@ pub struct IntakeLimits {
     pub max_document_bytes: usize,
     /// Bytes of any other message.
     pub max_message_bytes: usize,
+    /// How long a call waits for room in a full scoring queue before it is refused.
+    pub backlog_wait: Duration,
 }
 
 pub struct IntakeService {
@@ -185,6 +188,18 @@ impl IntakeService {
         &self,
         news: Vec<NewSubmission>,
     ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
+        // Back-pressure: while scoring is a full queue behind, new forms wait
+        // here, before anything is written, and are turned away after a while.
+        let wait = self.limits.backlog_wait;
+        if !self.committer.queue.room(wait).await {
+            return Err(ApiError::ResourceExhausted {
+                message: format!(
+                    "scoring is behind: the queue has had no room for {} s; nothing was stored, retry later",
+                    wait.as_secs()
+                ),
+                retry_after: Some(Duration::from_secs(1)),
+            });
+        }
         if news.len() >= GROUP_FORMS {
             return self.committer.commit(news).await;
         }

@@ -22,15 +22,41 @@ struct State {
 
 /// The embedded queue: memory only. Durability comes from the `scoring_jobs`
 /// table, from which the server refills the queue at start.
-#[derive(Default)]
 pub struct InProcessQueue {
     state: Mutex<State>,
     ready: Notify,
+    /// Jobs waiting past which [`JobQueue::room`] says there is none.
+    capacity: usize,
+    /// Woken whenever jobs are taken.
+    drained: Notify,
+}
+
+/// Jobs the embedded queue holds before intake waits: at ~200 bytes each,
+/// ~13 MiB. Unbounded, a 1,000,000-form run grew the server to 476 MiB as
+/// intake outran scoring (BENCHMARKS.md).
+pub const IN_PROCESS_CAPACITY: usize = 65_536;
+
+impl Default for InProcessQueue {
+    fn default() -> Self {
+        Self::with_capacity(IN_PROCESS_CAPACITY)
+    }
 }
 
 impl InProcessQueue {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A queue that has room while fewer than `capacity` jobs wait. A batch
+    /// enqueued with room goes in whole, so the bound is passed by at most
+    /// the batches enqueued together.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            state: Mutex::default(),
+            ready: Notify::new(),
+            capacity,
+            drained: Notify::new(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -43,6 +69,9 @@ impl InProcessQueue {
         let n = max.min(s.ready.len());
         let now = Instant::now();
         let taken: Vec<_> = s.ready.drain(..n).collect();
+        if n > 0 {
+            self.drained.notify_waiters();
+        }
         taken
             .into_iter()
             .map(|(id, job, previous)| {
@@ -145,6 +174,19 @@ impl JobQueue for InProcessQueue {
         let s = self.lock();
         Ok((s.ready.len(), s.pending.len()))
     }
+
+    async fn room(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let drained = self.drained.notified();
+            if self.lock().ready.len() < self.capacity {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, drained).await.is_err() {
+                return false;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +236,24 @@ mod tests {
         let again = q.reclaim("w2", Duration::ZERO, 10).await.unwrap();
         assert_eq!(again[0].id, first[0].id);
         assert_eq!(again[0].deliveries, 2);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_has_room_again_once_jobs_are_taken() {
+        let q = std::sync::Arc::new(InProcessQueue::with_capacity(2));
+        q.enqueue(vec![job(1)]).await.unwrap();
+        assert!(q.room(Duration::ZERO).await);
+        q.enqueue(vec![job(2), job(3)]).await.unwrap();
+        assert!(!q.room(Duration::from_millis(20)).await, "3 wait, 2 fit");
+        let waiter = {
+            let q = q.clone();
+            tokio::spawn(async move { q.room(Duration::from_secs(10)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        q.next_batch("w", 1, Duration::ZERO).await.unwrap();
+        assert!(!q.room(Duration::ZERO).await, "still 2 waiting");
+        q.next_batch("w", 1, Duration::ZERO).await.unwrap();
+        assert!(waiter.await.unwrap(), "woken when one went");
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ mod in_process;
 mod redis_streams;
 
 pub use events::{EventBus, InProcessEvents};
-pub use in_process::InProcessQueue;
+pub use in_process::{InProcessQueue, IN_PROCESS_CAPACITY};
 pub use redis_streams::{RedisEventStream, RedisQueue, RedisQueueOptions};
 
 use std::time::Duration;
@@ -71,4 +71,12 @@ pub trait JobQueue: Send + Sync + 'static {
     ) -> Result<Vec<Delivery>, QueueError>;
     /// Jobs waiting plus deliveries pending.
     async fn depth(&self) -> Result<(usize, usize), QueueError>;
+    /// Waits up to `within` until the queue has room for more jobs; false if
+    /// it still has none. A queue kept in this process's memory is bounded
+    /// so that the backlog cannot grow the server without end; one kept
+    /// elsewhere (Redis) always has room here.
+    async fn room(&self, within: Duration) -> bool {
+        let _ = within;
+        true
+    }
 }

@@ -48,6 +48,12 @@ pub struct WorkerConfig {
     pub department_audit_secs: u64,
     /// Deadline in seconds of each call the worker makes to intake and audit.
     pub rpc_timeout_secs: u64,
+    /// Jobs the embedded queue holds before intake waits for room (a queue in
+    /// Redis is Redis's to bound).
+    pub queue_capacity: usize,
+    /// Seconds a submission waits for room in a full queue before it is
+    /// refused with RESOURCE_EXHAUSTED, nothing stored.
+    pub backlog_wait_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -60,6 +66,8 @@ impl Default for WorkerConfig {
             relay_interval_secs: 30,
             department_audit_secs: 5,
             rpc_timeout_secs: 30,
+            queue_capacity: jixiao_queue::IN_PROCESS_CAPACITY,
+            backlog_wait_secs: 10,
         }
     }
 }

@@ -186,7 +186,7 @@ impl Bound {
         let rulebooks = Arc::new(load_rulebooks(&config)?);
         let catalogue = Arc::new(jixiao_audit::builtin_catalogue()?);
         let queue: Arc<dyn JobQueue> = if config.redis_url.is_empty() {
-            Arc::new(InProcessQueue::new())
+            Arc::new(InProcessQueue::with_capacity(config.worker.queue_capacity))
         } else {
             Arc::new(
                 RedisQueue::connect(
@@ -252,6 +252,7 @@ impl Bound {
                     max_batch_forms: config.limits.max_batch_forms,
                     max_document_bytes: config.limits.max_document_bytes,
                     max_message_bytes: config.limits.max_message_bytes,
+                    backlog_wait: Duration::from_secs(config.worker.backlog_wait_secs),
                 },
             ))
         });

@@ -372,6 +372,46 @@ async fn export_batch_streams_json_lines_with_scorecards_and_findings() {
 }
 
 #[tokio::test]
+async fn a_full_queue_turns_submissions_away_and_stores_nothing() {
+    // No scoring role, and room for one job: the first form fills the queue.
+    let server = TestServer::start_with(
+        fresh_dir("backlog"),
+        &[
+            ("roles", "intake,audit,export".into()),
+            ("worker.queue_capacity", "1".into()),
+            ("worker.backlog_wait_secs", "1".into()),
+        ],
+    )
+    .await;
+    let mut intake = IntakeServiceClient::new(server.channel().await);
+    submit_sample(&mut intake).await;
+    let mut other = yueyang_radio_form();
+    other.project_name.push_str("（二期）");
+    let err = intake.submit_form(submit(other)).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(
+        err.message().contains("nothing was stored"),
+        "{}",
+        err.message()
+    );
+    assert!(
+        err.get_details_retry_info().is_some(),
+        "the client is told when to retry"
+    );
+    let listed = intake
+        .list_submissions(v1::ListSubmissionsRequest {
+            tenant: "湖南省/岳阳市".into(),
+            page_size: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.submissions.len(), 1, "only the first form is stored");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_job_queued_before_a_stop_is_scored_after_the_restart() {
     let dir = fresh_dir("restart");
     // No scoring role: the job is committed with the submission but nobody takes it.
