@@ -418,6 +418,9 @@ impl MigrationTrait for KeyedBySequence {
                 "ALTER TABLE scorecards_next RENAME TO scorecards".into(),
             ]);
         } else {
+            steps.push(
+                "ALTER INDEX submission_forms_next_pkey RENAME TO submission_forms_pkey".into(),
+            );
             steps.push("ALTER TABLE scorecards DROP CONSTRAINT IF EXISTS scorecards_id_key".into());
             steps.extend(add_submission_seq("scorecards"));
         }

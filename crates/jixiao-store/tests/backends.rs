@@ -745,6 +745,12 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
     // rulebook, version), one job per (submission, rulebook).
     let (_, event) = store.save_scorecard(new_card("sub_b", "60")).await.unwrap();
     assert!(event.is_none(), "the card stored before the upgrade wins");
+    let (new, event) = store.save_scorecard(new_card("sub_a", "70")).await.unwrap();
+    assert!(
+        event.is_some() && new.seq > card.seq,
+        "cards go on numbering after the old ones"
+    );
+    assert_eq!(new.submission_seq, a.seq);
     store
         .queue_jobs(&["sub_a".into()], "rb", 6, "")
         .await
