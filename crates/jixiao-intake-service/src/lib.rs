@@ -183,19 +183,22 @@ impl IntakeService {
     }
 
     /// Stores prepared submissions and queues the new ones. Small calls that
-    /// arrive together share one transaction (group commit).
+    /// arrive together share one transaction (group commit). `backlog_wait`
+    /// is how long the call may still wait for room in a full queue: a call
+    /// refused once is not kept waiting again for each of its further chunks.
     async fn store(
         &self,
         news: Vec<NewSubmission>,
+        backlog_wait: &mut Duration,
     ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
         // Back-pressure: while scoring is a full queue behind, new forms wait
         // here, before anything is written, and are turned away after a while.
-        let wait = self.limits.backlog_wait;
-        if !self.committer.queue.room(wait).await {
+        if !self.committer.queue.room(*backlog_wait).await {
+            *backlog_wait = Duration::ZERO;
             return Err(ApiError::ResourceExhausted {
                 message: format!(
                     "scoring is behind: the queue has had no room for {} s; nothing was stored, retry later",
-                    wait.as_secs()
+                    self.limits.backlog_wait.as_secs()
                 ),
                 retry_after: Some(Duration::from_secs(1)),
             });
@@ -328,21 +331,23 @@ impl IntakeService {
             }
             response.forms.push(item);
         }
+        let mut backlog_wait = self.limits.backlog_wait;
         for chunk in pending.chunks(BATCH_CHUNK) {
             let (indexes, news): (Vec<u32>, Vec<NewSubmission>) = chunk.iter().cloned().unzip();
-            let outcomes: Vec<v1::imported_form::Outcome> = match self.store(news).await {
-                Ok(responses) => responses
-                    .into_iter()
-                    .map(v1::imported_form::Outcome::Accepted)
-                    .collect(),
-                Err(e) => {
-                    let error = batch_error(e);
-                    indexes
-                        .iter()
-                        .map(|_| v1::imported_form::Outcome::Error(error.clone()))
-                        .collect()
-                }
-            };
+            let outcomes: Vec<v1::imported_form::Outcome> =
+                match self.store(news, &mut backlog_wait).await {
+                    Ok(responses) => responses
+                        .into_iter()
+                        .map(v1::imported_form::Outcome::Accepted)
+                        .collect(),
+                    Err(e) => {
+                        let error = batch_error(e);
+                        indexes
+                            .iter()
+                            .map(|_| v1::imported_form::Outcome::Error(error.clone()))
+                            .collect()
+                    }
+                };
             for (index, outcome) in indexes.into_iter().zip(outcomes) {
                 response.forms[index as usize].outcome = Some(outcome);
             }
@@ -415,7 +420,9 @@ impl v1::intake_service_server::IntakeService for IntakeService {
     ) -> Result<Response<v1::SubmitFormResponse>, Status> {
         let caller = caller(&request)?;
         let new = self.prepare(&caller, request.into_inner())?;
-        let mut responses = self.store(vec![new]).await?;
+        let mut responses = self
+            .store(vec![new], &mut self.limits.backlog_wait.clone())
+            .await?;
         Ok(Response::new(responses.remove(0)))
     }
 
@@ -428,6 +435,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         let mut results: Vec<v1::BatchItemResult> = Vec::new();
         let mut chunk: Vec<(u32, NewSubmission)> = Vec::new();
         let mut index = 0u32;
+        let mut backlog_wait = self.limits.backlog_wait;
         while let Some(item) = stream.next().await {
             // Short polls: the runtime's threads also drive the transactions
             // that hold SQLite's one write lock.
@@ -438,7 +446,8 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             if index as usize >= self.limits.max_batch_forms {
                 // What came before is stored (or reported); intake is idempotent,
                 // so the client resends the rest in further batches.
-                self.flush(&mut chunk, &mut results).await;
+                self.flush(&mut chunk, &mut results, &mut backlog_wait)
+                    .await;
                 return Err(ApiError::ResourceExhausted {
                     message: format!(
                         "a batch holds at most {} forms; the first {} were taken, send the rest in another batch",
@@ -454,10 +463,12 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             }
             index += 1;
             if chunk.len() >= BATCH_CHUNK {
-                self.flush(&mut chunk, &mut results).await;
+                self.flush(&mut chunk, &mut results, &mut backlog_wait)
+                    .await;
             }
         }
-        self.flush(&mut chunk, &mut results).await;
+        self.flush(&mut chunk, &mut results, &mut backlog_wait)
+            .await;
         results.sort_by_key(|r| r.index);
         let mut response = v1::SubmitBatchResponse::default();
         for r in &results {
@@ -599,13 +610,14 @@ impl IntakeService {
         &self,
         chunk: &mut Vec<(u32, NewSubmission)>,
         results: &mut Vec<v1::BatchItemResult>,
+        backlog_wait: &mut Duration,
     ) {
         if chunk.is_empty() {
             return;
         }
         let (indexes, news): (Vec<u32>, Vec<NewSubmission>) =
             std::mem::take(chunk).into_iter().unzip();
-        match self.store(news).await {
+        match self.store(news, backlog_wait).await {
             Ok(responses) => {
                 results.extend(indexes.into_iter().zip(responses).map(|(index, r)| {
                     v1::BatchItemResult {

@@ -293,9 +293,12 @@ impl Config {
                 "key `roles`: at least one role is required".into(),
             ));
         }
-        if self.worker.batch_size == 0 || self.worker.concurrency == 0 {
+        if self.worker.batch_size == 0
+            || self.worker.concurrency == 0
+            || self.worker.queue_capacity == 0
+        {
             return Err(ConfigError(
-                "keys `worker.batch_size` and `worker.concurrency` must be at least 1".into(),
+                "keys `worker.batch_size`, `worker.concurrency` and `worker.queue_capacity` must be at least 1".into(),
             ));
         }
         let addr = self.listen_addr()?;
@@ -484,6 +487,9 @@ mod tests {
         );
         let e = Config::load(None, vec![], &[("listen", "0.0.0.0:50051".into())]).unwrap_err();
         assert!(e.to_string().contains("auth.required"), "{e}");
+        // A queue of no room would refuse every submission.
+        let e = Config::load(None, vec![], &[("worker.queue_capacity", "0".into())]).unwrap_err();
+        assert!(e.to_string().contains("worker.queue_capacity"), "{e}");
         let e = Config::load(
             None,
             vec![

@@ -381,7 +381,18 @@ impl MigrationTrait for KeyedBySequence {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
-        let mut steps: Vec<String> = Vec::new();
+        // Rows of no submission cannot be reached (submissions are never
+        // deleted): a job queued for an id that never existed, which no
+        // worker could do. Gone on both backends, before the new keys.
+        let mut steps: Vec<String> = ["scoring_jobs", "scorecards", "findings"]
+            .iter()
+            .map(|t| {
+                format!("DELETE FROM {t} WHERE submission_id NOT IN (SELECT id FROM submissions)")
+            })
+            .collect();
+        steps.push(
+            "DELETE FROM submission_forms WHERE id NOT IN (SELECT id FROM submissions)".into(),
+        );
         // Forms: keyed by their submission's sequence (SQLite's rowid).
         let (key, blob) = if sqlite {
             ("INTEGER", "BLOB")
@@ -462,14 +473,13 @@ impl MigrationTrait for KeyedBySequence {
     }
 }
 
-/// Adds `submission_seq` to `table` and fills it from the submissions (0
-/// for a row of none).
+/// Adds `submission_seq` to `table` and fills it from the submissions.
 fn add_submission_seq(table: &str) -> [String; 2] {
     [
         format!("ALTER TABLE {table} ADD COLUMN submission_seq BIGINT NOT NULL DEFAULT 0"),
         format!(
-            "UPDATE {table} SET submission_seq = COALESCE(\
-             (SELECT s.seq FROM submissions s WHERE s.id = {table}.submission_id), 0)"
+            "UPDATE {table} SET submission_seq = \
+             (SELECT s.seq FROM submissions s WHERE s.id = {table}.submission_id)"
         ),
     ]
 }

@@ -743,10 +743,11 @@ impl Store {
         submission_id: &str,
         rulebook_id: Option<&str>,
     ) -> Result<Option<scorecard::Model>> {
-        let mut q = scorecard::Entity::find().filter(
-            scorecard::Column::SubmissionSeq
-                .in_subquery(seqs_where_id_in([submission_id.to_string()])),
-        );
+        let ids = [submission_id.to_string()];
+        let Some(&seq) = seqs_of(&self.db, &ids).await?.get(submission_id) else {
+            return Ok(None);
+        };
+        let mut q = scorecard::Entity::find().filter(scorecard::Column::SubmissionSeq.eq(seq));
         if let Some(rb) = rulebook_id {
             q = q.filter(scorecard::Column::RulebookId.eq(rb));
         }
@@ -878,7 +879,11 @@ impl Store {
     ) -> Result<Vec<finding::Model>> {
         let mut q = finding::Entity::find().filter(finding::Column::Seq.gt(after_seq));
         if let Some(s) = &f.submission_id {
-            q = q.filter(finding::Column::SubmissionSeq.in_subquery(seqs_where_id_in([s.clone()])));
+            // Resolved first: with a subquery SQLite may pick another index.
+            let Some(&seq) = seqs_of(&self.db, std::slice::from_ref(s)).await?.get(s) else {
+                return Ok(Vec::new());
+            };
+            q = q.filter(finding::Column::SubmissionSeq.eq(seq));
         }
         if let Some(t) = &f.tenant {
             q = q.filter(finding::Column::Tenant.eq(t));

@@ -695,13 +695,20 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
                 "enqueued_at",
                 "trace_context",
             ],
-            vec![vec![
-                "sub_a".into(),
-                "rb".into(),
-                "queued".into(),
-                1i64.into(),
-                "".into(),
-            ]],
+            // Two jobs for ids that never existed: unreachable rows, which
+            // the new unique key would have refused as two of (0, rulebook).
+            ["sub_a", "sub_gone_1", "sub_gone_2"]
+                .into_iter()
+                .map(|id| {
+                    vec![
+                        id.into(),
+                        "rb".into(),
+                        "queued".into(),
+                        1i64.into(),
+                        "".into(),
+                    ]
+                })
+                .collect(),
         ),
     ] {
         db.execute(statement).await.unwrap();
