@@ -420,9 +420,8 @@ impl v1::intake_service_server::IntakeService for IntakeService {
     ) -> Result<Response<v1::SubmitFormResponse>, Status> {
         let caller = caller(&request)?;
         let new = self.prepare(&caller, request.into_inner())?;
-        let mut responses = self
-            .store(vec![new], &mut self.limits.backlog_wait.clone())
-            .await?;
+        let mut backlog_wait = self.limits.backlog_wait;
+        let mut responses = self.store(vec![new], &mut backlog_wait).await?;
         Ok(Response::new(responses.remove(0)))
     }
 

@@ -544,7 +544,7 @@ impl Store {
         &self,
         ids: &[String],
     ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
-        let seqs = seqs_of(&self.db, ids).await?;
+        let seqs = seqs_of(&self.db, ids.iter().map(String::as_str)).await?;
         let ids: std::collections::HashMap<i64, String> =
             seqs.into_iter().map(|(id, seq)| (seq, id)).collect();
         Ok(submission_form::Entity::find()
@@ -625,7 +625,7 @@ impl Store {
         if submission_ids.is_empty() {
             return Ok(());
         }
-        let seqs = seqs_of(&self.db, submission_ids).await?;
+        let seqs = seqs_of(&self.db, submission_ids.iter().map(String::as_str)).await?;
         if seqs.is_empty() {
             return Ok(());
         }
@@ -703,7 +703,7 @@ impl Store {
         if news.is_empty() {
             return Ok(Vec::new());
         }
-        let seqs = seqs_of(&self.db, &submission_ids(&news)).await?;
+        let seqs = seqs_of(&self.db, news.iter().map(|n| n.submission_id.as_str())).await?;
         let values = scorecard_values(&news, &seqs)?;
         let (_turn, txn) = self.write().await?;
         let out = store_scorecards(&txn, &news, values, &seqs, &Default::default()).await?;
@@ -723,9 +723,12 @@ impl Store {
         if cards.is_empty() && findings.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let mut ids = submission_ids(&cards);
-        ids.extend(findings.iter().map(|(id, _)| id.clone()));
-        let seqs = seqs_of(&self.db, &ids).await?;
+        let ids = cards.iter().map(|c| c.submission_id.as_str());
+        let seqs = seqs_of(
+            &self.db,
+            ids.chain(findings.iter().map(|(id, _)| id.as_str())),
+        )
+        .await?;
         let values = scorecard_values(&cards, &seqs)?;
         // The submissions audited below, in this transaction, go from
         // received to audited in one update.
@@ -743,8 +746,7 @@ impl Store {
         submission_id: &str,
         rulebook_id: Option<&str>,
     ) -> Result<Option<scorecard::Model>> {
-        let ids = [submission_id.to_string()];
-        let Some(&seq) = seqs_of(&self.db, &ids).await?.get(submission_id) else {
+        let Some(&seq) = seqs_of(&self.db, [submission_id]).await?.get(submission_id) else {
             return Ok(None);
         };
         let mut q = scorecard::Entity::find().filter(scorecard::Column::SubmissionSeq.eq(seq));
@@ -820,8 +822,7 @@ impl Store {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
-        let seqs = seqs_of(&self.db, &ids).await?;
+        let seqs = seqs_of(&self.db, items.iter().map(|(id, _)| id.as_str())).await?;
         let (_turn, txn) = self.write().await?;
         let out = store_findings(&txn, &items, &seqs, at).await?;
         txn.commit().await?;
@@ -837,8 +838,7 @@ impl Store {
         fiscal_year: i32,
         findings: Vec<(String, NewFinding)>,
     ) -> Result<()> {
-        let ids: Vec<String> = findings.iter().map(|(id, _)| id.clone()).collect();
-        let seqs = seqs_of(&self.db, &ids).await?;
+        let seqs = seqs_of(&self.db, findings.iter().map(|(id, _)| id.as_str())).await?;
         let rows = findings
             .into_iter()
             .map(|(submission_id, f)| {
@@ -880,7 +880,7 @@ impl Store {
         let mut q = finding::Entity::find().filter(finding::Column::Seq.gt(after_seq));
         if let Some(s) = &f.submission_id {
             // Resolved first: with a subquery SQLite may pick another index.
-            let Some(&seq) = seqs_of(&self.db, std::slice::from_ref(s)).await?.get(s) else {
+            let Some(&seq) = seqs_of(&self.db, [s.as_str()]).await?.get(s) else {
                 return Ok(Vec::new());
             };
             q = q.filter(finding::Column::SubmissionSeq.eq(seq));
@@ -1070,24 +1070,17 @@ fn internal(msg: &str) -> StoreError {
     }
 }
 
-/// The submissions the cards are of.
-fn submission_ids(news: &[NewScoreCard]) -> Vec<String> {
-    news.iter().map(|n| n.submission_id.clone()).collect()
-}
-
 /// Each of `ids` that exists, with its sequence number, in one query. The
 /// pair never changes, so it is read before a write turn, not in it.
-async fn seqs_of(
+async fn seqs_of<'a>(
     db: &impl ConnectionTrait,
-    ids: &[String],
+    ids: impl IntoIterator<Item = &'a str>,
 ) -> Result<std::collections::HashMap<String, i64>> {
-    let mut unique: Vec<&String> = ids.iter().collect();
-    unique.sort_unstable();
-    unique.dedup();
+    let unique: std::collections::BTreeSet<&str> = ids.into_iter().collect();
     Ok(submission::Entity::find()
         .select_only()
         .columns([submission::Column::Id, submission::Column::Seq])
-        .filter(submission::Column::Id.is_in(unique.into_iter().cloned()))
+        .filter(submission::Column::Id.is_in(unique))
         .into_tuple::<(String, i64)>()
         .all(db)
         .await?
