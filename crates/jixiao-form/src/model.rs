@@ -300,6 +300,35 @@ pub struct Form {
     pub origin: Origin,
 }
 
+impl Form {
+    /// Every amount, weight, score and measured value without trailing zeros
+    /// (`10.00` → `10`), as the form reads back once stored.
+    pub fn normalize_decimals(&mut self) {
+        fn n(d: &mut Option<Decimal>) {
+            if let Some(d) = d {
+                *d = d.normalize();
+            }
+        }
+        for r in &mut self.funds.rows {
+            n(&mut r.initial_budget);
+            n(&mut r.full_year_budget);
+            n(&mut r.executed);
+        }
+        n(&mut self.funds.weight);
+        n(&mut self.funds.stated_score);
+        for i in &mut self.indicators {
+            n(&mut i.target.value);
+            n(&mut i.actual.value);
+            n(&mut i.weight);
+            n(&mut i.self_score);
+        }
+        for s in &mut self.section_weights {
+            s.weight = s.weight.normalize();
+        }
+        n(&mut self.stated_total);
+    }
+}
+
 /// A problem found while reading a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Diagnostic {

@@ -12,7 +12,7 @@ use jixiao_proto::convert::{
 };
 use jixiao_proto::paging::{next_token, page_args};
 use jixiao_proto::v1::{self, intake_service_server::IntakeServiceServer};
-use jixiao_queue::{EventBus, Job, JobQueue};
+use jixiao_queue::{EventBus, Job, JobQueue, SubmittedForm};
 use jixiao_scoring::Rulebooks;
 use jixiao_status::{caller, read_form, submission_filter, ApiError};
 use jixiao_store::{entity::submission, NewSubmission, Store};
@@ -49,9 +49,15 @@ pub struct IntakeService {
     waiting: mpsc::Sender<Pending>,
 }
 
+/// A checked form: its row, and the form itself for the worker in this process.
+struct Prepared {
+    row: NewSubmission,
+    form: Form,
+}
+
 /// Prepared submissions waiting for their transaction, and where the answer goes.
 struct Pending {
-    news: Vec<NewSubmission>,
+    news: Vec<Prepared>,
     reply: oneshot::Sender<Result<Vec<v1::SubmitFormResponse>, ApiError>>,
 }
 
@@ -85,7 +91,7 @@ impl Committer {
                 }
             }
             let sizes: Vec<usize> = group.iter().map(|p| p.news.len()).collect();
-            let news: Vec<NewSubmission> = group
+            let news: Vec<Prepared> = group
                 .iter_mut()
                 .flat_map(|p| std::mem::take(&mut p.news))
                 .collect();
@@ -106,21 +112,31 @@ impl Committer {
     }
 
     /// One transaction for `news`, then their jobs queued and events announced.
-    async fn commit(
-        &self,
-        news: Vec<NewSubmission>,
-    ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
-        let outcomes = self.store.submit_many(news).await?;
+    async fn commit(&self, news: Vec<Prepared>) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
+        let (rows, forms): (Vec<NewSubmission>, Vec<SubmittedForm>) = news
+            .into_iter()
+            .map(|p| {
+                let form = SubmittedForm {
+                    tenant: p.row.tenant.clone(),
+                    content_digest: p.row.content_digest.clone(),
+                    form: p.form,
+                };
+                (p.row, form)
+            })
+            .unzip();
+        let outcomes = self.store.submit_many(rows).await?;
         let mut jobs = Vec::new();
         let mut newest_event = None;
         let responses = outcomes
             .into_iter()
-            .map(|o| {
+            .zip(forms)
+            .map(|(o, form)| {
                 if let Some(created) = &o.created {
                     jobs.push(Job {
                         submission_id: created.job.submission_id.clone(),
                         rulebook_id: created.job.rulebook_id.clone(),
                         trace_context: created.job.trace_context.clone(),
+                        form: Some(Arc::new(form)),
                     });
                     newest_event = newest_event.max(Some(created.event.seq));
                 }
@@ -188,7 +204,7 @@ impl IntakeService {
     /// refused once is not kept waiting again for each of its further chunks.
     async fn store(
         &self,
-        news: Vec<NewSubmission>,
+        news: Vec<Prepared>,
         backlog_wait: &mut Duration,
     ) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
         // Back-pressure: while scoring is a full queue behind, new forms wait
@@ -219,11 +235,7 @@ impl IntakeService {
 
 impl IntakeService {
     /// Checks a request and turns it into a row, or says which fields are wrong.
-    fn prepare(
-        &self,
-        caller: &Caller,
-        req: v1::SubmitFormRequest,
-    ) -> Result<NewSubmission, ApiError> {
+    fn prepare(&self, caller: &Caller, req: v1::SubmitFormRequest) -> Result<Prepared, ApiError> {
         let tenant = caller.tenant_for_write(&req.tenant)?;
         if req.encoded_len() > self.limits.max_message_bytes {
             return Err(ApiError::ResourceExhausted {
@@ -236,16 +248,16 @@ impl IntakeService {
             });
         }
         let form = read_form(req.form.as_ref())?;
-        self.prepare_form(tenant, &form, &req.rulebook_id)
+        self.prepare_form(tenant, form, &req.rulebook_id)
     }
 
     /// A valid form as a row, with the rulebook its region and year call for.
     fn prepare_form(
         &self,
         tenant: String,
-        form: &Form,
+        form: Form,
         rulebook_id: &str,
-    ) -> Result<NewSubmission, ApiError> {
+    ) -> Result<Prepared, ApiError> {
         let rulebook = if rulebook_id.trim().is_empty() {
             // The form's region decides the rulebook; a tenant is a region path too.
             let region = if form.units.region.is_empty() {
@@ -268,7 +280,7 @@ impl IntakeService {
         .ok_or_else(|| ApiError::Internal("no default rulebook".into()))?
         .id
         .clone();
-        Ok(new_submission(tenant, form, rulebook))
+        Ok(prepared(tenant, form, rulebook))
     }
 
     /// Parses a document and stores each valid form; the others are reported.
@@ -300,17 +312,17 @@ impl IntakeService {
             diagnostics: parsed.diagnostics.iter().map(diagnostic_to_proto).collect(),
             ..Default::default()
         };
-        let mut pending: Vec<(u32, NewSubmission)> = Vec::new();
-        for form in &parsed.forms {
+        let mut pending: Vec<(u32, Prepared)> = Vec::new();
+        for form in parsed.forms {
             let index = response.forms.len() as u32;
             let mut item = v1::ImportedForm {
-                origin: form_to_proto(form).origin,
+                origin: form_to_proto(&form).origin,
                 project_name: form.project_name.clone(),
                 budget_unit: form.units.primary().to_string(),
                 outcome: None,
                 diagnostics: form.diagnostics.iter().map(diagnostic_to_proto).collect(),
             };
-            let violations = validate(form);
+            let violations = validate(&form);
             if violations.is_empty() {
                 pending.push((
                     index,
@@ -332,8 +344,10 @@ impl IntakeService {
             response.forms.push(item);
         }
         let mut backlog_wait = self.limits.backlog_wait;
-        for chunk in pending.chunks(BATCH_CHUNK) {
-            let (indexes, news): (Vec<u32>, Vec<NewSubmission>) = chunk.iter().cloned().unzip();
+        let mut pending = pending.into_iter().peekable();
+        while pending.peek().is_some() {
+            let (indexes, news): (Vec<u32>, Vec<Prepared>) =
+                pending.by_ref().take(BATCH_CHUNK).unzip();
             let outcomes: Vec<v1::imported_form::Outcome> =
                 match self.store(news, &mut backlog_wait).await {
                     Ok(responses) => responses
@@ -363,6 +377,15 @@ impl IntakeService {
         }
         Ok(response)
     }
+}
+
+/// The row to store, and the copy of the form the worker scores in this
+/// process instead of reading the stored one back: the same form, as the
+/// stored bytes read back (normalised decimals).
+fn prepared(tenant: String, mut form: Form, rulebook_id: String) -> Prepared {
+    let row = new_submission(tenant, &form, rulebook_id);
+    form.normalize_decimals();
+    Prepared { row, form }
 }
 
 fn new_submission(tenant: String, form: &Form, rulebook_id: String) -> NewSubmission {
@@ -432,7 +455,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
         let caller = caller(&request)?;
         let mut stream = request.into_inner();
         let mut results: Vec<v1::BatchItemResult> = Vec::new();
-        let mut chunk: Vec<(u32, NewSubmission)> = Vec::new();
+        let mut chunk: Vec<(u32, Prepared)> = Vec::new();
         let mut index = 0u32;
         let mut backlog_wait = self.limits.backlog_wait;
         while let Some(item) = stream.next().await {
@@ -607,15 +630,14 @@ impl IntakeService {
     /// Stores a chunk of a batch; a storage failure is reported on each of its items.
     async fn flush(
         &self,
-        chunk: &mut Vec<(u32, NewSubmission)>,
+        chunk: &mut Vec<(u32, Prepared)>,
         results: &mut Vec<v1::BatchItemResult>,
         backlog_wait: &mut Duration,
     ) {
         if chunk.is_empty() {
             return;
         }
-        let (indexes, news): (Vec<u32>, Vec<NewSubmission>) =
-            std::mem::take(chunk).into_iter().unzip();
+        let (indexes, news): (Vec<u32>, Vec<Prepared>) = std::mem::take(chunk).into_iter().unzip();
         match self.store(news, backlog_wait).await {
             Ok(responses) => {
                 results.extend(indexes.into_iter().zip(responses).map(|(index, r)| {
@@ -666,5 +688,78 @@ fn batch_error(e: ApiError) -> v1::BatchItemError {
         code,
         message,
         violations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jixiao_proto::convert::form_from_proto;
+
+    /// The worker scores `Prepared::form` in place of the stored bytes read
+    /// back; the two must be the same form, decimal places included (compared
+    /// on the wire, where `4.0` and `4` differ).
+    fn read_back_as_held(form: Form) {
+        let p = prepared("t".into(), form, "rb".into());
+        let stored = v1::Form::decode(p.row.form.as_slice()).unwrap();
+        let read = form_from_proto(&stored).unwrap();
+        assert_eq!(form_to_proto(&p.form), form_to_proto(&read));
+    }
+
+    #[test]
+    fn stored_forms_read_back_as_they_were() {
+        // Parsed documents: as imported.
+        for name in ["yueyang-gxj-2023.txt", "zhuzhou-gxj-2024.txt"] {
+            let path = format!(
+                "{}/../jixiao-parse/tests/samples/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let parsed =
+                jixiao_parse::parse_document(&path, &std::fs::read(&path).unwrap()).unwrap();
+            assert!(!parsed.forms.is_empty());
+            for form in parsed.forms {
+                read_back_as_held(form);
+            }
+        }
+        // Wire forms: as submitted, with places to drop and measures given
+        // only as text, whose values are read from it.
+        let wire = v1::Form {
+            project_name: " 行政运行经费 ".into(),
+            fiscal_year: 2024,
+            funds: Some(v1::FundBlock {
+                rows: vec![v1::FundRow {
+                    label: "年度资金总额".into(),
+                    initial_budget: "433.320".into(),
+                    full_year_budget: "1,000.5".into(),
+                    executed: "418.85".into(),
+                    ..Default::default()
+                }],
+                weight: "10.00".into(),
+                stated_score: "9.50".into(),
+                ..Default::default()
+            }),
+            indicators: vec![v1::Indicator {
+                name: "会议室数量".into(),
+                target: Some(v1::Measure {
+                    raw: "≥4.0个".into(),
+                    ..Default::default()
+                }),
+                actual: Some(v1::Measure {
+                    raw: " 95.50% ".into(),
+                    ..Default::default()
+                }),
+                weight: "20.0".into(),
+                self_score: "18.00".into(),
+                ..Default::default()
+            }],
+            stated_total: "90.0".into(),
+            ..Default::default()
+        };
+        let form = form_from_proto(&wire).unwrap();
+        assert_eq!(
+            form.indicators[0].target.value,
+            Some("4.0".parse().unwrap())
+        );
+        read_back_as_held(form);
     }
 }

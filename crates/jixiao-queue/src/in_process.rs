@@ -31,10 +31,11 @@ pub struct InProcessQueue {
     drained: Notify,
 }
 
-/// Jobs the embedded queue holds before intake waits: at ~200 bytes each,
-/// ~13 MiB. Unbounded, a 1,000,000-form run grew the server to 476 MiB as
-/// intake outran scoring (BENCHMARKS.md).
-pub const IN_PROCESS_CAPACITY: usize = 65_536;
+/// Jobs the embedded queue holds before intake waits. Each carries its form
+/// (~15 KiB in memory), so ~60 MiB; two seconds of scoring at this
+/// machine's pace. Unbounded, a 1,000,000-form run grew the server to
+/// 476 MiB as intake outran scoring (BENCHMARKS.md).
+pub const IN_PROCESS_CAPACITY: usize = 4_096;
 
 impl Default for InProcessQueue {
     fn default() -> Self {
@@ -198,6 +199,7 @@ mod tests {
             submission_id: format!("s{n}"),
             rulebook_id: "rb".into(),
             trace_context: String::new(),
+            form: None,
         }
     }
 

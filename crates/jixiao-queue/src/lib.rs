@@ -10,6 +10,8 @@ pub use events::{EventBus, InProcessEvents};
 pub use in_process::{InProcessQueue, IN_PROCESS_CAPACITY};
 pub use redis_streams::{RedisEventStream, RedisQueue, RedisQueueOptions};
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Score one submission with one rulebook.
@@ -20,6 +22,29 @@ pub struct Job {
     /// W3C traceparent of the request that queued it, so its scoring joins
     /// that trace; empty for none.
     pub trace_context: String,
+    /// The form as intake stored it, when intake queued the job in this
+    /// process: the worker scores it without reading it back. Never crosses
+    /// a wire; a job without it (Redis, the relays) is read from the store.
+    pub form: Option<Arc<SubmittedForm>>,
+}
+
+/// A stored submission's form with what scoring needs beside it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SubmittedForm {
+    pub tenant: String,
+    /// Of the form's normalised content, as stored.
+    pub content_digest: String,
+    pub form: jixiao_form::Form,
+}
+
+impl fmt::Debug for SubmittedForm {
+    // A whole form in a job's log line says too much.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubmittedForm")
+            .field("tenant", &self.tenant)
+            .field("content_digest", &self.content_digest)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A job handed to a consumer; it stays pending until acked.

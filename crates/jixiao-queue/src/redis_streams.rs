@@ -114,6 +114,7 @@ impl RedisQueue {
             submission_id: field("submission")?,
             rulebook_id: field("rulebook").unwrap_or_default(),
             trace_context: field("trace").unwrap_or_default(),
+            form: None,
         })
     }
 

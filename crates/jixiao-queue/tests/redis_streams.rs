@@ -51,6 +51,7 @@ fn job(n: u32) -> Job {
         rulebook_id: "cn-national-default".into(),
         // Trace context travels with the job through the stream.
         trace_context: format!("00-{:032x}-{:016x}-01", n + 1, n + 1),
+        form: None,
     }
 }
 

@@ -133,6 +133,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
                     submission_id,
                     rulebook_id: rulebook.clone(),
                     trace_context: trace.clone(),
+                    form: None,
                 })
                 .collect();
             self.queue.enqueue(jobs).await.map_err(ApiError::from)?;

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use jixiao_proto::convert::{form_from_proto, now_millis, scorecard_to_proto, timestamp};
+use jixiao_proto::convert::{
+    form_from_proto, form_to_proto, now_millis, scorecard_to_proto, timestamp,
+};
 use jixiao_proto::v1;
-use jixiao_queue::{Delivery, EventBus, JobQueue};
+use jixiao_queue::{Delivery, EventBus, JobQueue, SubmittedForm};
 use jixiao_scoring::{score_form, Rulebooks};
 use jixiao_status::{from_peer, ApiError};
 use jixiao_store::{NewScoreCard, Store};
@@ -192,25 +194,40 @@ impl ScoringWorker {
         &mut self,
         batch: &[Delivery],
     ) -> Result<(Vec<String>, Vec<Department>), ApiError> {
-        let mut ids: Vec<String> = batch.iter().map(|d| d.job.submission_id.clone()).collect();
+        // Jobs intake queued in this process bring their forms; the others'
+        // are read from intake.
+        let mut ids: Vec<String> = batch
+            .iter()
+            .filter(|d| d.job.form.is_none())
+            .map(|d| d.job.submission_id.clone())
+            .collect();
         ids.sort();
         ids.dedup();
         // Forms are a few KiB each: asked for in slices that keep every
         // message well under the message limit.
-        let mut submissions: HashMap<String, v1::Submission> = HashMap::new();
+        let mut submissions: HashMap<String, Arc<SubmittedForm>> = HashMap::new();
         for slice in ids.chunks(FORMS_PER_CALL) {
             let request = v1::GetSubmissionsRequest {
                 ids: slice.to_vec(),
             };
-            submissions.extend(
-                self.intake
-                    .get_submissions(request, self.options.rpc_timeout)
-                    .await
-                    .map_err(|s| from_peer("intake", s))?
-                    .submissions
-                    .into_iter()
-                    .map(|s| (s.id.clone(), s)),
-            );
+            let response = self
+                .intake
+                .get_submissions(request, self.options.rpc_timeout)
+                .await
+                .map_err(|s| from_peer("intake", s))?;
+            for s in response.submissions {
+                let wire_form = s.form.as_ref().ok_or_else(|| {
+                    ApiError::Internal(format!("submission {} came without its form", s.id))
+                })?;
+                let form = form_from_proto(wire_form)
+                    .map_err(|v| ApiError::Internal(format!("stored form is invalid: {v:?}")))?;
+                let read = SubmittedForm {
+                    tenant: s.tenant,
+                    content_digest: s.content_digest,
+                    form,
+                };
+                submissions.insert(s.id, Arc::new(read));
+            }
         }
         let computed_at = now_millis();
         // With audit in this process, its per-form step runs here on the form
@@ -228,18 +245,15 @@ impl ScoringWorker {
                 tokio::task::yield_now().await;
             }
             let job = &delivery.job;
-            let Some(submission) = submissions.get(&job.submission_id) else {
+            let Some(submission) = job
+                .form
+                .clone()
+                .or_else(|| submissions.get(&job.submission_id).cloned())
+            else {
                 tracing::warn!(submission = %job.submission_id, deliveries = delivery.deliveries, "scoring job for a submission intake does not have; it will be retried");
                 continue;
             };
-            let wire_form = submission.form.as_ref().ok_or_else(|| {
-                ApiError::Internal(format!(
-                    "submission {} came without its form",
-                    job.submission_id
-                ))
-            })?;
-            let form = form_from_proto(wire_form)
-                .map_err(|v| ApiError::Internal(format!("stored form is invalid: {v:?}")))?;
+            let form = &submission.form;
             let rulebook = match pick_rulebook(&self.rulebooks, &job.rulebook_id) {
                 Ok(rb) => rb,
                 Err(e) => {
@@ -248,13 +262,13 @@ impl ScoringWorker {
                 }
             };
             // Intake computed the digest of exactly this content.
-            let scored_form = score_form(&form, &submission.content_digest, rulebook);
+            let scored_form = score_form(form, &submission.content_digest, rulebook);
             if let Some(audit) = &audit_here {
                 // A redelivered job's stored card came from the same form and
                 // rulebook version, so these are its findings too.
                 findings.push((
                     job.submission_id.clone(),
-                    audit.submission_findings(&job.submission_id, &form, &scored_form),
+                    audit.submission_findings(&job.submission_id, form, &scored_form),
                 ));
             }
             let mut card = scorecard_to_proto(&scored_form);
@@ -272,8 +286,8 @@ impl ScoringWorker {
                 card: card.encode_to_vec(),
                 computed_at,
                 tenant: submission.tenant.clone(),
-                budget_unit: submission.budget_unit.clone(),
-                fiscal_year: submission.fiscal_year,
+                budget_unit: form.units.primary().to_string(),
+                fiscal_year: form.fiscal_year,
             };
             scored.push((delivery, submission, card));
             news.push(new);
@@ -307,8 +321,8 @@ impl ScoringWorker {
             done.push(delivery.id.clone());
             let d = (
                 submission.tenant.clone(),
-                submission.budget_unit.clone(),
-                submission.fiscal_year,
+                submission.form.units.primary().to_string(),
+                submission.form.fiscal_year,
             );
             if !departments.contains(&d) {
                 departments.push(d);
@@ -325,9 +339,9 @@ impl ScoringWorker {
                 })?,
             };
             audits.push(v1::AuditSubmissionRequest {
-                submission_id: submission.id.clone(),
+                submission_id: delivery.job.submission_id.clone(),
                 tenant: submission.tenant.clone(),
-                form: submission.form.clone(),
+                form: Some(form_to_proto(&submission.form)),
                 scorecard: Some(card),
             });
         }

@@ -637,6 +637,7 @@ async fn relay_queued_jobs(store: &Store, queue: &dyn JobQueue) -> anyhow::Resul
                         submission_id: j.submission_id,
                         rulebook_id: j.rulebook_id,
                         trace_context: j.trace_context,
+                        form: None,
                     })
                     .collect(),
             )
