@@ -113,17 +113,8 @@ impl Committer {
 
     /// One transaction for `news`, then their jobs queued and events announced.
     async fn commit(&self, news: Vec<Prepared>) -> Result<Vec<v1::SubmitFormResponse>, ApiError> {
-        let (rows, forms): (Vec<NewSubmission>, Vec<SubmittedForm>) = news
-            .into_iter()
-            .map(|p| {
-                let form = SubmittedForm {
-                    tenant: p.row.tenant.clone(),
-                    content_digest: p.row.content_digest.clone(),
-                    form: p.form,
-                };
-                (p.row, form)
-            })
-            .unzip();
+        let (rows, forms): (Vec<NewSubmission>, Vec<Form>) =
+            news.into_iter().map(|p| (p.row, p.form)).unzip();
         let outcomes = self.store.submit_many(rows).await?;
         let mut jobs = Vec::new();
         let mut newest_event = None;
@@ -136,7 +127,11 @@ impl Committer {
                         submission_id: created.job.submission_id.clone(),
                         rulebook_id: created.job.rulebook_id.clone(),
                         trace_context: created.job.trace_context.clone(),
-                        form: Some(Arc::new(form)),
+                        form: Some(Arc::new(SubmittedForm {
+                            tenant: o.submission.tenant.clone(),
+                            content_digest: o.submission.content_digest.clone(),
+                            form,
+                        })),
                     });
                     newest_event = newest_event.max(Some(created.event.seq));
                 }
