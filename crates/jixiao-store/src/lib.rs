@@ -7,6 +7,7 @@ mod error;
 mod migration;
 mod repo;
 mod rows;
+mod txn;
 
 pub use error::{StoreError, StoreErrorKind};
 /// The schema's migrations, for tools and tests that bring a database to a given step.

@@ -5,7 +5,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+    QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -15,6 +15,7 @@ use crate::entity::{
 use crate::error::StoreError;
 use crate::migration::Migrator;
 use crate::rows;
+use crate::txn::{Txn, WriteTurn};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -138,9 +139,38 @@ pub struct Store {
     /// SQLite has one writer: write transactions queue here, in this process,
     /// rather than collide and sleep in SQLite's busy handler.
     writer: Option<std::sync::Arc<WriterGate>>,
+    /// SQLite's write transactions run on a thread of their own: one holding
+    /// the gate resumes as soon as SQLite answers, not after the intake and
+    /// scoring work queued on the shared runtime's threads.
+    writer_thread: Option<std::sync::Arc<WriterThread>>,
 }
 
-type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
+/// A single-threaded runtime on its own thread; it stops when dropped.
+struct WriterThread {
+    handle: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl WriterThread {
+    fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("jixiao-writer".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                })
+            })?;
+        Ok(WriterThread {
+            handle,
+            _stop: stop,
+        })
+    }
+}
 
 /// SQLite's one write lock, taken by intake before anyone else: a form being
 /// submitted waits for the transaction in progress, not for the queue of
@@ -286,24 +316,48 @@ impl Store {
         if let Some(gate) = &writer {
             tokio::spawn(run_checkpoints(db.clone(), std::sync::Arc::downgrade(gate)));
         }
-        Ok(Store { db, writer })
+        let writer_thread = if sqlite {
+            Some(std::sync::Arc::new(
+                WriterThread::start().map_err(|e| internal(&format!("writer thread: {e}")))?,
+            ))
+        } else {
+            None
+        };
+        Ok(Store {
+            db,
+            writer,
+            writer_thread,
+        })
     }
 
-    /// A write transaction; on SQLite it waits its turn first.
-    async fn write(&self) -> Result<(Option<WriteTurn>, sea_orm::DatabaseTransaction)> {
+    /// Runs a write on the writer thread where there is one.
+    async fn on_writer<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        match &self.writer_thread {
+            Some(t) => t
+                .handle
+                .spawn(work)
+                .await
+                .map_err(|e| internal(&format!("the write did not finish: {e}")))?,
+            None => work.await,
+        }
+    }
+
+    /// A write transaction; on SQLite it waits its turn first, and keeps it
+    /// until it commits or is dropped.
+    async fn write(&self) -> Result<Txn> {
         self.write_as(false).await
     }
 
     /// As [`Store::write`]; `intake` goes before the other writers.
-    async fn write_as(
-        &self,
-        intake: bool,
-    ) -> Result<(Option<WriteTurn>, sea_orm::DatabaseTransaction)> {
+    async fn write_as(&self, intake: bool) -> Result<Txn> {
         let turn = match &self.writer {
             Some(w) => Some(w.enter(intake).await),
             None => None,
         };
-        Ok((turn, self.db.begin().await?))
+        Ok(Txn::begin(&self.db, turn).await?)
     }
 
     /// Stores a submission with its scoring job and `received` event in one
@@ -323,7 +377,8 @@ impl Store {
             return Ok(Vec::new());
         }
         // One row per id (the id follows from tenant and content). The rows are
-        // built before the write lock is taken: SQLite has only the one.
+        // built before the write turn, and the models after it: SQLite has
+        // only the one writer.
         let distinct: Vec<usize> = {
             let mut ids = HashSet::new();
             (0..news.len())
@@ -349,194 +404,139 @@ impl Store {
                 ]
             })
             .collect();
+        let ids: Vec<String> = distinct.iter().map(|&i| news[i].id.clone()).collect();
         // The forms move into their rows; the outcomes do not carry them.
-        let forms: Vec<(usize, Vec<u8>)> = distinct
+        let forms: Vec<Vec<u8>> = distinct
             .iter()
-            .map(|&i| (i, std::mem::take(&mut news[i].form)))
+            .map(|&i| std::mem::take(&mut news[i].form))
             .collect();
-        let (_turn, txn) = self.write_as(true).await?;
-        // The insert comes first so a SQLite transaction takes the write lock at once.
-        let inserted = rows::insert(
-            &txn,
-            "submissions",
-            &[
-                "id",
-                "tenant",
-                "content_digest",
-                "kind",
-                "budget_unit",
-                "competent_department",
-                "implementing_unit",
-                "project_name",
-                "fiscal_year",
-                "status",
-                "received_at",
-            ],
-            values,
-            "ON CONFLICT DO NOTHING RETURNING seq, id",
-        )
-        .await?;
-        let seqs = rows::seqs_by(inserted, "id")?;
-        // New content only, in request order.
-        let created_new: Vec<usize> = distinct
-            .iter()
-            .copied()
-            .filter(|&i| seqs.contains_key(&news[i].id))
-            .collect();
-        let created: HashMap<String, submission::Model> = created_new
+        // A job's first value, its submission's sequence, is known once stored.
+        let jobs: Vec<[Value; 6]> = distinct
             .iter()
             .map(|&i| {
                 let n = &news[i];
-                let model = submission::Model {
-                    seq: seqs[&n.id],
-                    id: n.id.clone(),
-                    tenant: n.tenant.clone(),
-                    content_digest: n.content_digest.clone(),
-                    kind: n.kind.clone(),
-                    budget_unit: n.budget_unit.clone(),
-                    competent_department: n.competent_department.clone(),
-                    implementing_unit: n.implementing_unit.clone(),
-                    project_name: n.project_name.clone(),
-                    fiscal_year: n.fiscal_year,
-                    status: STATUS_RECEIVED.to_string(),
-                    received_at: n.received_at,
-                };
-                (n.id.clone(), model)
-            })
-            .collect();
-        let mut jobs = Vec::new();
-        let mut events = Vec::new();
-        if !created_new.is_empty() {
-            // Keyed by the submission's sequence: appended, not scattered.
-            let forms = forms
-                .into_iter()
-                .filter_map(|(i, form)| {
-                    let seq = seqs.get(&news[i].id)?;
-                    Some([(*seq).into(), form.into()])
-                })
-                .flatten();
-            rows::insert(
-                &txn,
-                "submission_forms",
-                &["seq", "form"],
-                forms.collect(),
-                "",
-            )
-            .await?;
-            let job_values = created_new.iter().flat_map(|&i| -> [Value; 6] {
-                let n = &news[i];
                 [
-                    seqs[&n.id].into(),
+                    Value::BigInt(None),
                     n.id.clone().into(),
                     n.rulebook_id.clone().into(),
                     JOB_QUEUED.into(),
                     n.received_at.into(),
                     n.trace_context.clone().into(),
                 ]
-            });
-            let inserted = rows::insert(
-                &txn,
-                "scoring_jobs",
-                &[
-                    "submission_seq",
-                    "submission_id",
-                    "rulebook_id",
-                    "state",
-                    "enqueued_at",
-                    "trace_context",
-                ],
-                job_values.collect(),
-                "RETURNING seq, submission_id",
-            )
-            .await?;
-            let job_seqs = rows::seqs_by(inserted, "submission_id")?;
-            jobs = created_new
-                .iter()
-                .map(|&i| {
-                    let n = &news[i];
-                    let seq = *job_seqs
-                        .get(&n.id)
-                        .ok_or_else(|| internal("a queued job cannot be read back"))?;
-                    Ok(scoring_job::Model {
-                        seq,
-                        submission_seq: seqs[&n.id],
-                        submission_id: n.id.clone(),
-                        rulebook_id: n.rulebook_id.clone(),
-                        state: JOB_QUEUED.to_string(),
-                        enqueued_at: n.received_at,
-                        trace_context: n.trace_context.clone(),
-                    })
-                })
-                .collect::<Result<_>>()?;
-            events = insert_events(
-                &txn,
-                created_new
-                    .iter()
-                    .map(|&i| {
-                        let n = &news[i];
-                        NewEvent {
-                            event_type: "received",
-                            submission_id: n.id.clone(),
-                            tenant: n.tenant.clone(),
-                            budget_unit: n.budget_unit.clone(),
-                            fiscal_year: n.fiscal_year,
-                            at: n.received_at,
-                            detail: String::new(),
-                        }
-                    })
-                    .collect(),
-            )
-            .await?;
-        }
-        let others: Vec<String> = distinct
+            })
+            .collect();
+        let events: Vec<NewEvent> = distinct
             .iter()
-            .map(|&i| &news[i].id)
-            .filter(|id| !created.contains_key(*id))
-            .cloned()
-            .collect();
-        let existing: std::collections::HashMap<String, submission::Model> = if others.is_empty() {
-            Default::default()
-        } else {
-            submission::Entity::find()
-                .filter(submission::Column::Id.is_in(others))
-                .all(&txn)
-                .await?
-                .into_iter()
-                .map(|r| (r.id.clone(), r))
-                .collect()
-        };
-        txn.commit().await?;
-        let mut jobs: std::collections::HashMap<String, scoring_job::Model> = jobs
-            .into_iter()
-            .map(|j| (j.submission_id.clone(), j))
-            .collect();
-        let mut events: std::collections::HashMap<String, event::Model> = events
-            .into_iter()
-            .map(|e| (e.submission_id.clone(), e))
-            .collect();
-        // In request order; a repeat inside the batch is "already there" after its first.
-        news.iter()
-            .map(|n| {
-                if let Some(row) = created.get(&n.id) {
-                    // Removed when reported, so a repeat is reported as stored.
-                    if let (Some(job), Some(event)) = (jobs.remove(&n.id), events.remove(&n.id)) {
-                        return Ok(SubmitOutcome {
-                            submission: row.clone(),
-                            created: Some(Created { job, event }),
-                        });
-                    }
+            .map(|&i| {
+                let n = &news[i];
+                NewEvent {
+                    event_type: "received",
+                    submission_id: n.id.clone(),
+                    tenant: n.tenant.clone(),
+                    budget_unit: n.budget_unit.clone(),
+                    fiscal_year: n.fiscal_year,
+                    at: n.received_at,
+                    detail: String::new(),
                 }
-                let row = created
-                    .get(&n.id)
-                    .or_else(|| existing.get(&n.id))
-                    .cloned()
-                    .ok_or_else(|| internal("submission conflicted but cannot be read back"))?;
-                Ok(SubmitOutcome {
-                    submission: row,
-                    created: None,
+            })
+            .collect();
+        let store = self.clone();
+        let written = self
+            .on_writer(async move {
+                let txn = store.write_as(true).await?;
+                // The insert comes first so a SQLite transaction takes the write lock at once.
+                let inserted = rows::insert(
+                    &txn,
+                    "submissions",
+                    &[
+                        "id",
+                        "tenant",
+                        "content_digest",
+                        "kind",
+                        "budget_unit",
+                        "competent_department",
+                        "implementing_unit",
+                        "project_name",
+                        "fiscal_year",
+                        "status",
+                        "received_at",
+                    ],
+                    values,
+                    "ON CONFLICT DO NOTHING RETURNING seq, id",
+                )
+                .await?;
+                let seqs = rows::seqs_by(inserted, "id")?;
+                let mut job_seqs = HashMap::new();
+                let mut received = Vec::new();
+                if !seqs.is_empty() {
+                    // Keyed by the submission's sequence: appended, not scattered.
+                    let forms = ids
+                        .iter()
+                        .zip(forms)
+                        .filter_map(|(id, form)| Some([(*seqs.get(id)?).into(), form.into()]))
+                        .flatten();
+                    rows::insert(
+                        &txn,
+                        "submission_forms",
+                        &["seq", "form"],
+                        forms.collect(),
+                        "",
+                    )
+                    .await?;
+                    let jobs = ids
+                        .iter()
+                        .zip(jobs)
+                        .filter_map(|(id, mut job)| {
+                            job[0] = (*seqs.get(id)?).into();
+                            Some(job)
+                        })
+                        .flatten();
+                    let inserted = rows::insert(
+                        &txn,
+                        "scoring_jobs",
+                        &[
+                            "submission_seq",
+                            "submission_id",
+                            "rulebook_id",
+                            "state",
+                            "enqueued_at",
+                            "trace_context",
+                        ],
+                        jobs.collect(),
+                        "RETURNING seq, submission_id",
+                    )
+                    .await?;
+                    job_seqs = rows::seqs_by(inserted, "submission_id")?;
+                    received = events
+                        .into_iter()
+                        .filter(|e| seqs.contains_key(&e.submission_id))
+                        .collect();
+                }
+                let cursors = insert_events(&txn, &received).await?;
+                // Content stored before is read back.
+                let others: Vec<&String> =
+                    ids.iter().filter(|id| !seqs.contains_key(*id)).collect();
+                let existing: HashMap<String, submission::Model> = if others.is_empty() {
+                    HashMap::new()
+                } else {
+                    submission::Entity::find()
+                        .filter(submission::Column::Id.is_in(others))
+                        .all(&txn)
+                        .await?
+                        .into_iter()
+                        .map(|r| (r.id.clone(), r))
+                        .collect()
+                };
+                txn.commit().await?;
+                Ok(SubmissionsWritten {
+                    seqs,
+                    job_seqs,
+                    received: received.into_iter().zip(cursors).collect(),
+                    existing,
                 })
             })
-            .collect()
+            .await?;
+        submit_outcomes(news, written)
     }
 
     /// The stored forms (encoded `jixiao.v1.Form`) of `ids`, in one query.
@@ -629,7 +629,7 @@ impl Store {
         if seqs.is_empty() {
             return Ok(());
         }
-        let (_turn, txn) = self.write().await?;
+        let txn = self.write().await?;
         // A submission that does not exist gets no job: no worker could do it.
         scoring_job::Entity::insert_many(seqs.into_iter().map(|(id, seq)| {
             scoring_job::ActiveModel {
@@ -700,15 +700,10 @@ impl Store {
         &self,
         news: Vec<NewScoreCard>,
     ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
-        if news.is_empty() {
-            return Ok(Vec::new());
-        }
-        let seqs = seqs_of(&self.db, news.iter().map(|n| n.submission_id.as_str())).await?;
-        let values = scorecard_values(&news, &seqs)?;
-        let (_turn, txn) = self.write().await?;
-        let out = store_scorecards(&txn, &news, values, &seqs, &Default::default()).await?;
-        txn.commit().await?;
-        Ok(out)
+        Ok(self
+            .save_scorecards_and_findings(news, Vec::new(), 0)
+            .await?
+            .0)
     }
 
     /// [`Store::save_scorecards`] and then [`Store::replace_findings_many`] for
@@ -729,15 +724,24 @@ impl Store {
             ids.chain(findings.iter().map(|(id, _)| id.as_str())),
         )
         .await?;
+        // Everything that can be is built before the write turn.
         let values = scorecard_values(&cards, &seqs)?;
-        // The submissions audited below, in this transaction, go from
-        // received to audited in one update.
-        let audited_next = findings.iter().map(|(id, _)| id.as_str()).collect();
-        let (_turn, txn) = self.write().await?;
-        let scored = store_scorecards(&txn, &cards, values, &seqs, &audited_next).await?;
-        let audited = store_findings(&txn, &findings, &seqs, at).await?;
-        txn.commit().await?;
-        Ok((scored, audited))
+        let events = scored_events(&cards);
+        let store = self.clone();
+        let (cards, seqs, written, audited) = self
+            .on_writer(async move {
+                // The submissions audited below, in this transaction, go
+                // from received to audited in one update.
+                let audited_next = findings.iter().map(|(id, _)| id.as_str()).collect();
+                let txn = store.write().await?;
+                let written =
+                    store_scorecards(&txn, &cards, values, &seqs, &audited_next, events).await?;
+                let audited = store_findings(&txn, &findings, &seqs, at).await?;
+                txn.commit().await?;
+                Ok((cards, seqs, written, audited))
+            })
+            .await?;
+        Ok((cards_out(cards, &seqs, written)?, audited))
     }
 
     /// The newest scorecard of a submission, optionally for one rulebook.
@@ -823,7 +827,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let seqs = seqs_of(&self.db, items.iter().map(|(id, _)| id.as_str())).await?;
-        let (_turn, txn) = self.write().await?;
+        let txn = self.write().await?;
         let out = store_findings(&txn, &items, &seqs, at).await?;
         txn.commit().await?;
         Ok(out)
@@ -856,7 +860,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let (_turn, txn) = self.write().await?;
+        let txn = self.write().await?;
         finding::Entity::delete_many()
             .filter(finding::Column::Scope.eq(SCOPE_DEPARTMENT))
             .filter(finding::Column::Tenant.eq(tenant))
@@ -931,24 +935,22 @@ impl Store {
         at: i64,
         detail: String,
     ) -> Result<event::Model> {
-        let (_turn, txn) = self.write().await?;
-        let e = insert_events(
-            &txn,
-            vec![NewEvent {
-                event_type,
-                submission_id: submission_id.into(),
-                tenant: tenant.into(),
-                budget_unit: budget_unit.into(),
-                fiscal_year,
-                at,
-                detail,
-            }],
-        )
-        .await?
-        .pop()
-        .ok_or_else(|| internal("the event cannot be read back"))?;
+        let new = NewEvent {
+            event_type,
+            submission_id: submission_id.into(),
+            tenant: tenant.into(),
+            budget_unit: budget_unit.into(),
+            fiscal_year,
+            at,
+            detail,
+        };
+        let txn = self.write().await?;
+        let seq = insert_events(&txn, std::slice::from_ref(&new))
+            .await?
+            .pop()
+            .ok_or_else(|| internal("the event cannot be read back"))?;
         txn.commit().await?;
-        Ok(e)
+        Ok(new.stored(seq))
     }
 
     /// Deletes all but the newest `keep` events and records how far the log
@@ -959,7 +961,7 @@ impl Store {
         if through <= self.events_trimmed_through().await? {
             return Ok(0);
         }
-        let (_turn, txn) = self.write().await?;
+        let txn = self.write().await?;
         // Recorded first: a watcher that reads the mark after its page knows
         // whether anything above its cursor may be gone.
         event_log::Entity::update_many()
@@ -988,7 +990,7 @@ impl Store {
 
     /// Stores a new API token (its hash, never the token).
     pub async fn create_token(&self, token: api_token::Model) -> Result<()> {
-        let (_turn, txn) = self.write().await?;
+        let txn = self.write().await?;
         api_token::Entity::insert(api_token::ActiveModel::from(token))
             .exec(&txn)
             .await?;
@@ -1011,7 +1013,7 @@ impl Store {
 
     /// Revokes a token; false when there is no such token or it was revoked already.
     pub async fn revoke_token(&self, id: &str, at: i64) -> Result<bool> {
-        let (_turn, txn) = self.write().await?;
+        let txn = self.write().await?;
         let r = api_token::Entity::update_many()
             .col_expr(api_token::Column::RevokedAt, Some(at).into())
             .filter(api_token::Column::Id.eq(id))
@@ -1104,6 +1106,91 @@ fn seqs_where_id_in(ids: impl IntoIterator<Item = String>) -> sea_orm::sea_query
         .to_owned()
 }
 
+/// What [`Store::submit_many`] wrote: the new submissions' sequences, their
+/// jobs' sequences and their `received` events with cursors, and the stored
+/// submissions with the same content as the others.
+struct SubmissionsWritten {
+    seqs: std::collections::HashMap<String, i64>,
+    job_seqs: std::collections::HashMap<String, i64>,
+    received: Vec<(NewEvent, i64)>,
+    existing: std::collections::HashMap<String, submission::Model>,
+}
+
+/// [`Store::submit_many`]'s outcomes, in request order; a repeat inside the
+/// batch is "already there" after its first.
+fn submit_outcomes(
+    news: Vec<NewSubmission>,
+    written: SubmissionsWritten,
+) -> Result<Vec<SubmitOutcome>> {
+    let SubmissionsWritten {
+        seqs,
+        job_seqs,
+        received,
+        existing,
+    } = written;
+    let mut events: std::collections::HashMap<String, event::Model> = received
+        .into_iter()
+        .map(|(e, seq)| (e.submission_id.clone(), e.stored(seq)))
+        .collect();
+    let mut out: Vec<SubmitOutcome> = Vec::with_capacity(news.len());
+    let mut first: std::collections::HashMap<String, usize> = Default::default();
+    for n in news {
+        if let Some(&k) = first.get(&n.id) {
+            out.push(SubmitOutcome {
+                submission: out[k].submission.clone(),
+                created: None,
+            });
+            continue;
+        }
+        let outcome = match seqs.get(&n.id) {
+            Some(&seq) => {
+                let job_seq = *job_seqs
+                    .get(&n.id)
+                    .ok_or_else(|| internal("a queued job cannot be read back"))?;
+                let event = events
+                    .remove(&n.id)
+                    .ok_or_else(|| internal("a received event cannot be read back"))?;
+                let job = scoring_job::Model {
+                    seq: job_seq,
+                    submission_seq: seq,
+                    submission_id: n.id.clone(),
+                    rulebook_id: n.rulebook_id,
+                    state: JOB_QUEUED.to_string(),
+                    enqueued_at: n.received_at,
+                    trace_context: n.trace_context,
+                };
+                SubmitOutcome {
+                    submission: submission::Model {
+                        seq,
+                        id: n.id,
+                        tenant: n.tenant,
+                        content_digest: n.content_digest,
+                        kind: n.kind,
+                        budget_unit: n.budget_unit,
+                        competent_department: n.competent_department,
+                        implementing_unit: n.implementing_unit,
+                        project_name: n.project_name,
+                        fiscal_year: n.fiscal_year,
+                        status: STATUS_RECEIVED.to_string(),
+                        received_at: n.received_at,
+                    },
+                    created: Some(Created { job, event }),
+                }
+            }
+            None => SubmitOutcome {
+                submission: existing
+                    .get(&n.id)
+                    .cloned()
+                    .ok_or_else(|| internal("submission conflicted but cannot be read back"))?,
+                created: None,
+            },
+        };
+        first.insert(outcome.submission.id.clone(), out.len());
+        out.push(outcome);
+    }
+    Ok(out)
+}
+
 /// The scorecards' INSERT values, a row per distinct id: built before the
 /// write lock is taken, SQLite having only the one.
 fn scorecard_values(
@@ -1130,19 +1217,23 @@ fn scorecard_values(
     Ok(values)
 }
 
-/// The body of [`Store::save_scorecards`], inside the caller's transaction;
-/// the submissions in `audited_next` are audited next in the same
-/// transaction, and their status is set there.
+/// The body of [`Store::save_scorecards_and_findings`] for the cards, inside
+/// the caller's transaction; `events` are the `scored` events of the distinct
+/// cards, by card id, logged for the new ones. The submissions in
+/// `audited_next` are audited next in the same transaction, and their status
+/// is set there. The models are assembled by [`cards_out`] once the write
+/// lock is released.
 async fn store_scorecards(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &Txn,
     news: &[NewScoreCard],
     values: Vec<Value>,
     seqs: &std::collections::HashMap<String, i64>,
     audited_next: &std::collections::HashSet<&str>,
-) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
+    events: Vec<(String, NewEvent)>,
+) -> Result<CardsWritten> {
     use std::collections::{HashMap, HashSet};
     if news.is_empty() {
-        return Ok(Vec::new());
+        return Ok(CardsWritten::default());
     }
     let mut seen = HashSet::new();
     let distinct: Vec<&NewScoreCard> = news.iter().filter(|n| seen.insert(&n.id)).collect();
@@ -1169,30 +1260,6 @@ async fn store_scorecards(
     )
     .await?;
     let card_seqs = rows::seqs_by(inserted, "id")?;
-    let mut stored: HashMap<String, scorecard::Model> = distinct
-        .iter()
-        .filter_map(|n| {
-            let seq = *card_seqs.get(&n.id)?;
-            Some((
-                n.id.clone(),
-                scorecard::Model {
-                    seq,
-                    id: n.id.clone(),
-                    submission_seq: seqs[&n.submission_id],
-                    submission_id: n.submission_id.clone(),
-                    rulebook_id: n.rulebook_id.clone(),
-                    rulebook_version: n.rulebook_version.clone(),
-                    input_digest: n.input_digest.clone(),
-                    recomputed_total: n.recomputed_total.clone(),
-                    grade: n.grade.clone(),
-                    card: n.card.clone(),
-                    computed_at: n.computed_at,
-                    tenant: n.tenant.clone(),
-                },
-            ))
-        })
-        .collect();
-    let fresh: HashSet<String> = stored.keys().cloned().collect();
     // Their jobs are done, one statement per rulebook.
     let mut by_rulebook: HashMap<&str, Vec<i64>> = HashMap::new();
     for n in &distinct {
@@ -1212,9 +1279,10 @@ async fn store_scorecards(
     // Cards stored before (a redelivery) are read back: the first one wins.
     let repeats: HashSet<&str> = distinct
         .iter()
-        .filter(|n| !fresh.contains(&n.id))
+        .filter(|n| !card_seqs.contains_key(&n.id))
         .map(|n| n.id.as_str())
         .collect();
+    let mut stored = HashMap::new();
     if !repeats.is_empty() {
         let of = distinct
             .iter()
@@ -1230,28 +1298,102 @@ async fn store_scorecards(
             }
         }
     }
-    let fresh_news: Vec<&&NewScoreCard> =
-        distinct.iter().filter(|n| fresh.contains(&n.id)).collect();
-    let mut events: HashMap<String, event::Model> = HashMap::new();
-    if !fresh_news.is_empty() {
-        let scored: Vec<i64> = fresh_news
-            .iter()
-            .filter(|n| !audited_next.contains(n.submission_id.as_str()))
-            .map(|n| seqs[&n.submission_id])
-            .collect();
-        if !scored.is_empty() {
-            submission::Entity::update_many()
-                .col_expr(submission::Column::Status, STATUS_SCORED.into())
-                .filter(submission::Column::Seq.is_in(scored))
-                .filter(submission::Column::Status.eq(STATUS_RECEIVED))
-                .exec(txn)
-                .await?;
+    let scored: Vec<i64> = distinct
+        .iter()
+        .filter(|n| card_seqs.contains_key(&n.id))
+        .filter(|n| !audited_next.contains(n.submission_id.as_str()))
+        .map(|n| seqs[&n.submission_id])
+        .collect();
+    if !scored.is_empty() {
+        submission::Entity::update_many()
+            .col_expr(submission::Column::Status, STATUS_SCORED.into())
+            .filter(submission::Column::Seq.is_in(scored))
+            .filter(submission::Column::Status.eq(STATUS_RECEIVED))
+            .exec(txn)
+            .await?;
+    }
+    let (ids, fresh): (Vec<String>, Vec<NewEvent>) = events
+        .into_iter()
+        .filter(|(id, _)| card_seqs.contains_key(id))
+        .unzip();
+    let cursors = insert_events(txn, &fresh).await?;
+    let events = ids
+        .into_iter()
+        .zip(fresh.into_iter().zip(cursors))
+        .map(|(id, (e, seq))| (id, e.stored(seq)))
+        .collect();
+    Ok(CardsWritten {
+        card_seqs,
+        stored,
+        events,
+    })
+}
+
+/// What [`store_scorecards`] wrote: the new cards' sequences and their
+/// events, and the cards stored before, by card id.
+#[derive(Default)]
+struct CardsWritten {
+    card_seqs: std::collections::HashMap<String, i64>,
+    stored: std::collections::HashMap<String, scorecard::Model>,
+    events: std::collections::HashMap<String, event::Model>,
+}
+
+/// Each card with its `scored` event, in input order; a repeat inside the
+/// batch is "already there" after its first. The new cards' bytes move into
+/// their models.
+fn cards_out(
+    news: Vec<NewScoreCard>,
+    seqs: &std::collections::HashMap<String, i64>,
+    written: CardsWritten,
+) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
+    let CardsWritten {
+        card_seqs,
+        mut stored,
+        mut events,
+    } = written;
+    let mut first: std::collections::HashMap<String, usize> = Default::default();
+    let mut out: Vec<(scorecard::Model, Option<event::Model>)> = Vec::with_capacity(news.len());
+    for n in news {
+        if let Some(&k) = first.get(&n.id) {
+            let card = out[k].0.clone();
+            out.push((card, None));
+            continue;
         }
-        let written = insert_events(
-            txn,
-            fresh_news
-                .iter()
-                .map(|n| NewEvent {
+        let card = match card_seqs.get(&n.id) {
+            Some(&seq) => scorecard::Model {
+                seq,
+                submission_seq: seq_of(seqs, &n.submission_id)?,
+                id: n.id,
+                submission_id: n.submission_id,
+                rulebook_id: n.rulebook_id,
+                rulebook_version: n.rulebook_version,
+                input_digest: n.input_digest,
+                recomputed_total: n.recomputed_total,
+                grade: n.grade,
+                card: n.card,
+                computed_at: n.computed_at,
+                tenant: n.tenant,
+            },
+            None => stored
+                .remove(&n.id)
+                .ok_or_else(|| internal("scorecard cannot be read back"))?,
+        };
+        let event = events.remove(&card.id);
+        first.insert(card.id.clone(), out.len());
+        out.push((card, event));
+    }
+    Ok(out)
+}
+
+/// The `scored` event of each distinct card, by card id.
+fn scored_events(news: &[NewScoreCard]) -> Vec<(String, NewEvent)> {
+    let mut seen = std::collections::HashSet::new();
+    news.iter()
+        .filter(|n| seen.insert(&n.id))
+        .map(|n| {
+            (
+                n.id.clone(),
+                NewEvent {
                     event_type: "scored",
                     submission_id: n.submission_id.clone(),
                     tenant: n.tenant.clone(),
@@ -1259,45 +1401,15 @@ async fn store_scorecards(
                     fiscal_year: n.fiscal_year,
                     at: n.computed_at,
                     detail: format!("recomputed {} ({})", n.recomputed_total, n.grade),
-                })
-                .collect(),
-        )
-        .await?;
-        for (n, e) in fresh_news.iter().zip(written) {
-            events.insert(n.id.clone(), e);
-        }
-    }
-    // In input order; a repeat inside the batch is "already there" after its
-    // first. A card is copied only for an id still to come again.
-    let mut left: HashMap<&str, usize> = HashMap::new();
-    for n in news {
-        *left.entry(n.id.as_str()).or_default() += 1;
-    }
-    let mut announced = HashSet::new();
-    news.iter()
-        .map(|n| {
-            let count = left.get_mut(n.id.as_str()).map(|c| {
-                *c -= 1;
-                *c
-            });
-            let card = match count {
-                Some(0) => stored.remove(&n.id),
-                _ => stored.get(&n.id).cloned(),
-            }
-            .ok_or_else(|| internal("scorecard cannot be read back"))?;
-            let event = if announced.insert(n.id.as_str()) {
-                events.remove(&n.id)
-            } else {
-                None
-            };
-            Ok((card, event))
+                },
+            )
         })
         .collect()
 }
 
 /// The body of [`Store::replace_findings_many`], inside the caller's transaction.
 async fn store_findings(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &Txn,
     items: &[(String, Vec<NewFinding>)],
     seqs: &std::collections::HashMap<String, i64>,
     at: i64,
@@ -1439,24 +1551,21 @@ async fn store_findings(
             .filter(submission::Column::Seq.is_in(changed_seqs))
             .exec(txn)
             .await?;
-        let written = insert_events(
-            txn,
-            changed
-                .iter()
-                .map(|(sub, findings)| NewEvent {
-                    event_type: "audited",
-                    submission_id: sub.id.clone(),
-                    tenant: sub.tenant.clone(),
-                    budget_unit: sub.budget_unit.clone(),
-                    fiscal_year: sub.fiscal_year,
-                    at,
-                    detail: format!("{} findings", findings.len()),
-                })
-                .collect(),
-        )
-        .await?;
-        for ((sub, _), e) in changed.iter().zip(written) {
-            events.insert(sub.id.clone(), e);
+        let fresh: Vec<NewEvent> = changed
+            .iter()
+            .map(|(sub, findings)| NewEvent {
+                event_type: "audited",
+                submission_id: sub.id.clone(),
+                tenant: sub.tenant.clone(),
+                budget_unit: sub.budget_unit.clone(),
+                fiscal_year: sub.fiscal_year,
+                at,
+                detail: format!("{} findings", findings.len()),
+            })
+            .collect();
+        let cursors = insert_events(txn, &fresh).await?;
+        for ((sub, _), (e, seq)) in changed.iter().zip(fresh.into_iter().zip(cursors)) {
+            events.insert(sub.id.clone(), e.stored(seq));
         }
     }
     let mut announced = std::collections::HashSet::new();
@@ -1506,11 +1615,25 @@ struct NewEvent {
     detail: String,
 }
 
-/// Appends events in order, in one statement, and returns them with their cursors.
-async fn insert_events(
-    txn: &impl ConnectionTrait,
-    news: Vec<NewEvent>,
-) -> Result<Vec<event::Model>> {
+impl NewEvent {
+    /// The event as stored, with its cursor.
+    fn stored(self, seq: i64) -> event::Model {
+        event::Model {
+            seq,
+            event_type: self.event_type.to_string(),
+            submission_id: self.submission_id,
+            tenant: self.tenant,
+            budget_unit: self.budget_unit,
+            fiscal_year: self.fiscal_year,
+            at: self.at,
+            detail: self.detail,
+        }
+    }
+}
+
+/// Appends events in order, in one statement, and returns their cursors in
+/// the same order.
+async fn insert_events(txn: &impl ConnectionTrait, news: &[NewEvent]) -> Result<Vec<i64>> {
     if news.is_empty() {
         return Ok(Vec::new());
     }
@@ -1553,20 +1676,7 @@ async fn insert_events(
     if seqs.len() != news.len() {
         return Err(internal("the event log did not take every event"));
     }
-    Ok(news
-        .into_iter()
-        .zip(seqs)
-        .map(|(n, seq)| event::Model {
-            seq,
-            event_type: n.event_type.to_string(),
-            submission_id: n.submission_id,
-            tenant: n.tenant,
-            budget_unit: n.budget_unit,
-            fiscal_year: n.fiscal_year,
-            at: n.at,
-            detail: n.detail,
-        })
-        .collect())
+    Ok(seqs)
 }
 
 #[cfg(test)]
