@@ -77,7 +77,7 @@ impl AuditService {
                 .map_err(|s| from_peer("intake", s))?
                 .into_inner();
             for s in page.submissions {
-                let form = s.form.as_ref().ok_or_else(|| {
+                let form = s.form.ok_or_else(|| {
                     ApiError::Internal(format!("submission {} came without its form", s.id))
                 })?;
                 let form = form_from_proto(form).map_err(|v| {
@@ -146,7 +146,7 @@ impl v1::audit_service_server::AuditService for AuditService {
         request: Request<v1::AuditFormRequest>,
     ) -> Result<Response<v1::AuditFormResponse>, Status> {
         let r = request.into_inner();
-        let form = read_form(r.form.as_ref())?;
+        let form = read_form(r.form)?;
         let card = self.card_of(&form, r.scorecard.as_ref())?;
         let findings = audit_form(&form, &card, &self.catalogue)
             .iter()
@@ -162,7 +162,7 @@ impl v1::audit_service_server::AuditService for AuditService {
         let items = request.into_inner().submissions;
         let mut counts = Vec::with_capacity(items.len());
         let mut rows = Vec::with_capacity(items.len());
-        for (i, r) in items.iter().enumerate() {
+        for (i, r) in items.into_iter().enumerate() {
             // Short polls: the runtime's threads also drive the database's
             // transactions, which hold SQLite's one write lock.
             if i % 16 == 15 {
@@ -172,11 +172,11 @@ impl v1::audit_service_server::AuditService for AuditService {
             if r.submission_id.trim().is_empty() {
                 return Err(at(ApiError::invalid_field("submission_id", "is required")).into());
             }
-            let form = read_form(r.form.as_ref()).map_err(at)?;
+            let form = read_form(r.form).map_err(at)?;
             let card = self.card_of(&form, r.scorecard.as_ref()).map_err(at)?;
             let findings = self.submission_findings(&r.submission_id, &form, &card);
             counts.push(findings.len() as u32);
-            rows.push((r.submission_id.clone(), findings));
+            rows.push((r.submission_id, findings));
         }
         let events = self
             .store
@@ -203,7 +203,7 @@ impl v1::audit_service_server::AuditService for AuditService {
         if !r.forms.is_empty() {
             let forms = r
                 .forms
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(i, f)| {
                     read_form(Some(f)).map_err(|e| {

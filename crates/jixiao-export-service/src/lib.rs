@@ -457,7 +457,7 @@ impl RecordPages<'_> {
             let wire = v1::Form::decode(bytes.as_slice()).map_err(|e| {
                 ApiError::Internal(format!("stored form {} does not decode: {e}", s.id))
             })?;
-            let form = form_from_proto(&wire).map_err(|v| {
+            let form = form_from_proto(wire).map_err(|v| {
                 ApiError::Internal(format!("stored form {} is invalid: {v:?}", s.id))
             })?;
             records.push(ExportRecord {

@@ -7,8 +7,26 @@ use crate::model::Form;
 /// conversion (`26.890` and `26.89` are the same amount).
 pub fn content_digest(form: &Form) -> String {
     // Struct fields serialise in declaration order, so the JSON is canonical.
-    let bytes = serde_json::to_vec(form).expect("a form always serialises");
-    hex::encode(Sha256::digest(&bytes))
+    // It is hashed a buffer at a time as it is written, never held whole.
+    let mut out = std::io::BufWriter::with_capacity(4096, Hashing(Sha256::new()));
+    serde_json::to_writer(&mut out, form).expect("a form always serialises");
+    std::io::Write::flush(&mut out).expect("hashing cannot fail");
+    let (hashing, _) = out.into_parts();
+    hex::encode(hashing.0.finalize())
+}
+
+/// A writer that feeds a hash.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -26,5 +44,19 @@ mod tests {
         b.fiscal_year = 1;
         assert_ne!(content_digest(&a), content_digest(&b));
         assert_eq!(content_digest(&a).len(), 64);
+    }
+
+    /// Ids follow from digests: the hash is of the form's JSON, whole.
+    #[test]
+    fn the_digest_is_the_sha256_of_the_json() {
+        let mut f = Form {
+            project_name: "行政运行（其他）经费".into(),
+            narrative: "一、基本情况".repeat(2000),
+            ..Form::default()
+        };
+        f.units.budget_unit = "株洲市工业和信息化局".into();
+        let json = serde_json::to_vec(&f).unwrap();
+        assert!(json.len() > 4096, "spans more than one buffer");
+        assert_eq!(content_digest(&f), hex::encode(Sha256::digest(&json)));
     }
 }

@@ -66,25 +66,26 @@ pub fn validate(form: &Form) -> Vec<Violation> {
             }
         }
     }
-    let mut points = |field: String, value: Option<Decimal>| {
+    // The field is named only for a violation: most forms have none.
+    let mut points = |field: &dyn Fn() -> String, value: Option<Decimal>| {
         if let Some(x) = value {
             if x < Decimal::ZERO || x > HUNDRED {
                 v.push(Violation::new(
-                    field,
+                    field(),
                     format!("must be between 0 and 100, got {x}"),
                 ));
             }
         }
     };
-    points("form.funds.weight".into(), form.funds.weight);
-    points("form.funds.stated_score".into(), form.funds.stated_score);
-    points("form.stated_total".into(), form.stated_total);
+    points(&|| "form.funds.weight".into(), form.funds.weight);
+    points(&|| "form.funds.stated_score".into(), form.funds.stated_score);
+    points(&|| "form.stated_total".into(), form.stated_total);
     for (i, ind) in form.indicators.iter().enumerate() {
-        points(format!("form.indicators[{i}].weight"), ind.weight);
-        points(format!("form.indicators[{i}].self_score"), ind.self_score);
+        points(&|| format!("form.indicators[{i}].weight"), ind.weight);
+        points(&|| format!("form.indicators[{i}].self_score"), ind.self_score);
     }
     for (i, s) in form.section_weights.iter().enumerate() {
-        points(format!("form.section_weights[{i}].weight"), Some(s.weight));
+        points(&|| format!("form.section_weights[{i}].weight"), Some(s.weight));
     }
     let rate = form.funds.stated_execution_rate.trim();
     if !rate.is_empty() {

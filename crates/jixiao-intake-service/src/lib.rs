@@ -242,7 +242,7 @@ impl IntakeService {
                 retry_after: None,
             });
         }
-        let form = read_form(req.form.as_ref())?;
+        let form = read_form(req.form)?;
         self.prepare_form(tenant, form, &req.rulebook_id)
     }
 
@@ -697,7 +697,7 @@ mod tests {
     fn read_back_as_held(form: Form) {
         let p = prepared("t".into(), form, "rb".into());
         let stored = v1::Form::decode(p.row.form.as_slice()).unwrap();
-        let read = form_from_proto(&stored).unwrap();
+        let read = form_from_proto(stored).unwrap();
         assert_eq!(form_to_proto(&p.form), form_to_proto(&read));
     }
 
@@ -750,7 +750,7 @@ mod tests {
             stated_total: "90.0".into(),
             ..Default::default()
         };
-        let form = form_from_proto(&wire).unwrap();
+        let form = form_from_proto(wire).unwrap();
         assert_eq!(
             form.indicators[0].target.value,
             Some("4.0".parse().unwrap())

@@ -53,7 +53,7 @@ impl Reader {
     }
 
     /// `field` names the measure in a violation; it is only built for one.
-    fn measure(&mut self, field: impl Fn() -> String, m: Option<&v1::Measure>) -> form::Measure {
+    fn measure(&mut self, field: impl Fn() -> String, m: Option<v1::Measure>) -> form::Measure {
         let Some(m) = m else {
             return parse_measure("");
         };
@@ -81,42 +81,62 @@ impl Reader {
             ));
         }
         form::Measure {
-            raw: m.raw.trim().to_string(),
+            raw: trimmed(m.raw),
             kind,
             direction,
             value,
-            unit: m.unit.trim().to_string(),
-            deadline: m.deadline.trim().to_string(),
+            unit: trimmed(m.unit),
+            deadline: trimmed(m.deadline),
         }
     }
 }
 
-/// Reads a wire form into the domain model. Semantic checks are
-/// [`jixiao_form::validate`]'s; this only reports what cannot be read.
-pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
+/// The text without surrounding whitespace; moved, not copied, when it has none.
+fn trimmed(s: String) -> String {
+    if s.trim().len() == s.len() {
+        s
+    } else {
+        s.trim().to_string()
+    }
+}
+
+/// Reads a wire form into the domain model, moving its text rather than
+/// copying it. Semantic checks are [`jixiao_form::validate`]'s; this only
+/// reports what cannot be read.
+pub fn form_from_proto(p: v1::Form) -> Result<form::Form, Vec<Violation>> {
     // Normalised (`26.890` → `26.89`) so equal amounts digest equally.
     let mut r = Reader {
         violations: Vec::new(),
         normalize: true,
     };
-    let kind = match r.wire_enum(
-        || "form.kind".into(),
-        "form kind",
-        p.kind,
-        v1::FormKind::Unspecified,
-    ) {
+    let v1::Form {
+        kind,
+        project_name,
+        units,
+        fiscal_year,
+        funds,
+        goals,
+        indicators,
+        section_weights,
+        stated_total,
+        filer,
+        narrative,
+        diagnostics,
+        origin,
+        basic_data,
+    } = p;
+    let kind = match r.wire_enum(|| "form.kind".into(), "form kind", kind, v1::FormKind::Unspecified) {
         v1::FormKind::Project => form::FormKind::Project,
         v1::FormKind::Department => form::FormKind::Department,
         v1::FormKind::DepartmentBasicData => form::FormKind::DepartmentBasicData,
         v1::FormKind::Unspecified => form::FormKind::Unspecified,
     };
-    // Absent blocks read as empty ones, borrowed rather than copied.
-    let (no_units, no_funds) = (v1::Units::default(), v1::FundBlock::default());
-    let units = p.units.as_ref().unwrap_or(&no_units);
-    let funds = p.funds.as_ref().unwrap_or(&no_funds);
+    // Absent blocks read as empty ones.
+    let units = units.unwrap_or_default();
+    let funds = funds.unwrap_or_default();
     let rows = funds
         .rows
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, row)| {
             let field = |c: &str| format!("form.funds.rows[{i}].{c}");
@@ -128,7 +148,7 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
             );
             form::FundRow {
                 source: fund_source_from_proto(source),
-                label: row.label.trim().to_string(),
+                label: trimmed(row.label),
                 initial_budget: r.decimal(|| field("initial_budget"), &row.initial_budget),
                 full_year_budget: r.decimal(|| field("full_year_budget"), &row.full_year_budget),
                 executed: r.decimal(|| field("executed"), &row.executed),
@@ -138,36 +158,28 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
     let funds = form::FundBlock {
         rows,
         weight: r.decimal(|| "form.funds.weight".into(), &funds.weight),
-        stated_execution_rate: funds.stated_execution_rate.trim().to_string(),
+        stated_execution_rate: trimmed(funds.stated_execution_rate),
         stated_score: r.decimal(|| "form.funds.stated_score".into(), &funds.stated_score),
     };
-    let indicators = p
-        .indicators
-        .iter()
+    let indicators = indicators
+        .into_iter()
         .enumerate()
         .map(|(i, ind)| form::Indicator {
-            level1: ind.level1.trim().to_string(),
-            level2: ind.level2.trim().to_string(),
-            name: ind.name.trim().to_string(),
-            target: r.measure(
-                || format!("form.indicators[{i}].target"),
-                ind.target.as_ref(),
-            ),
-            actual: r.measure(
-                || format!("form.indicators[{i}].actual"),
-                ind.actual.as_ref(),
-            ),
+            target: r.measure(|| format!("form.indicators[{i}].target"), ind.target),
+            actual: r.measure(|| format!("form.indicators[{i}].actual"), ind.actual),
             weight: r.decimal(|| format!("form.indicators[{i}].weight"), &ind.weight),
             self_score: r.decimal(
                 || format!("form.indicators[{i}].self_score"),
                 &ind.self_score,
             ),
-            deviation_reason: ind.deviation_reason.trim().to_string(),
+            level1: trimmed(ind.level1),
+            level2: trimmed(ind.level2),
+            name: trimmed(ind.name),
+            deviation_reason: trimmed(ind.deviation_reason),
         })
         .collect();
-    let section_weights = p
-        .section_weights
-        .iter()
+    let section_weights = section_weights
+        .into_iter()
         .enumerate()
         .filter_map(|(i, s)| {
             let weight = r.decimal(|| format!("form.section_weights[{i}].weight"), &s.weight);
@@ -175,73 +187,68 @@ pub fn form_from_proto(p: &v1::Form) -> Result<form::Form, Vec<Violation>> {
                 return None;
             }
             Some(form::SectionWeight {
-                level1: s.level1.trim().to_string(),
+                level1: trimmed(s.level1),
                 weight: weight.unwrap_or_default(),
             })
         })
         .collect();
-    let stated_total = r.decimal(|| "form.stated_total".into(), &p.stated_total);
-    let (no_filer, no_basic) = (v1::Filer::default(), v1::BasicData::default());
-    let filer = p.filer.as_ref().unwrap_or(&no_filer);
-    let basic = p.basic_data.as_ref().unwrap_or(&no_basic);
+    let stated_total = r.decimal(|| "form.stated_total".into(), &stated_total);
+    let filer = filer.unwrap_or_default();
+    let basic = basic_data.unwrap_or_default();
     let f = form::Form {
         kind,
-        project_name: p.project_name.trim().to_string(),
+        project_name: trimmed(project_name),
         units: form::Units {
-            budget_unit: units.budget_unit.trim().to_string(),
-            competent_department: units.competent_department.trim().to_string(),
-            implementing_unit: units.implementing_unit.trim().to_string(),
-            region: units.region.trim().to_string(),
+            budget_unit: trimmed(units.budget_unit),
+            competent_department: trimmed(units.competent_department),
+            implementing_unit: trimmed(units.implementing_unit),
+            region: trimmed(units.region),
         },
-        fiscal_year: p.fiscal_year,
+        fiscal_year,
         funds,
-        goals: p
-            .goals
-            .iter()
+        goals: goals
+            .into_iter()
             .map(|g| form::Goal {
-                expected: g.expected.trim().to_string(),
-                actual: g.actual.trim().to_string(),
+                expected: trimmed(g.expected),
+                actual: trimmed(g.actual),
             })
             .collect(),
         indicators,
         section_weights,
         stated_total,
         filer: form::Filer {
-            name: filer.name.trim().to_string(),
-            date: filer.date.trim().to_string(),
-            phone: filer.phone.trim().to_string(),
+            name: trimmed(filer.name),
+            date: trimmed(filer.date),
+            phone: trimmed(filer.phone),
         },
-        narrative: p.narrative.clone(),
-        diagnostics: p
-            .diagnostics
-            .iter()
+        narrative,
+        diagnostics: diagnostics
+            .into_iter()
             .map(|d| form::Diagnostic {
                 line: d.line,
-                cell: d.cell.clone(),
-                path: d.path.clone(),
-                code: d.code.clone(),
-                raw: d.raw.clone(),
-                message: d.message.clone(),
+                cell: d.cell,
+                path: d.path,
+                code: d.code,
+                raw: d.raw,
+                message: d.message,
             })
             .collect(),
-        origin: p
-            .origin
-            .as_ref()
+        origin: origin
             .map(|o| form::Origin {
-                file_name: o.file_name.clone(),
+                file_name: o.file_name,
                 first_line: o.first_line,
                 last_line: o.last_line,
-                sheet: o.sheet.clone(),
+                sheet: o.sheet,
             })
             .unwrap_or_default(),
         basic_data: form::BasicData {
-            column_labels: basic.column_labels.clone(),
+            column_labels: basic.column_labels,
             rows: basic
                 .rows
-                .iter()
+                .into_iter()
                 .map(|row| form::BasicDataRow {
-                    label: row.label.clone(),
-                    values: row.values.clone(),
+                    label: row.label,
+                    values: row.values,
                 })
                 .collect(),
         },
@@ -507,20 +514,21 @@ pub fn rulebook_to_proto(rb: &scoring::Rulebook, with_source: bool) -> v1::Ruleb
     }
 }
 
-/// A domain scorecard on the wire. `id`, `submission_id` and `computed_at` are the caller's.
-pub fn scorecard_to_proto(c: &scoring::ScoreCard) -> v1::ScoreCard {
+/// A domain scorecard on the wire, its text moved rather than copied. `id`,
+/// `submission_id` and `computed_at` are the caller's.
+pub fn scorecard_to_proto(c: scoring::ScoreCard) -> v1::ScoreCard {
     v1::ScoreCard {
-        rulebook_id: c.rulebook_id.clone(),
-        rulebook_version: c.rulebook_version.clone(),
-        rulebook_digest: c.rulebook_digest.clone(),
-        input_digest: c.input_digest.clone(),
-        engine_version: c.engine_version.clone(),
+        rulebook_id: c.rulebook_id,
+        rulebook_version: c.rulebook_version,
+        rulebook_digest: c.rulebook_digest,
+        input_digest: c.input_digest,
+        engine_version: c.engine_version,
         lines: c
             .lines
-            .iter()
+            .into_iter()
             .map(|l| v1::ScoreLine {
-                path: l.path.clone(),
-                label: l.label.clone(),
+                path: l.path,
+                label: l.label,
                 weight: text(l.weight),
                 stated_score: text(l.stated_score),
                 recomputed_score: text(l.recomputed_score),
@@ -530,15 +538,15 @@ pub fn scorecard_to_proto(c: &scoring::ScoreCard) -> v1::ScoreCard {
                     scoring::LineStatus::NotApplicable => v1::LineStatus::NotApplicable,
                     scoring::LineStatus::Unverifiable => v1::LineStatus::Unverifiable,
                 } as i32,
-                explanation: l.explanation.clone(),
-                rule: l.rule.clone(),
+                explanation: l.explanation,
+                rule: l.rule,
                 needs_explanation: l.needs_explanation,
             })
             .collect(),
         stated_total: text(c.stated_total),
         recomputed_total: text(c.recomputed_total),
-        grade: c.grade.clone(),
-        total_explanation: c.total_explanation.clone(),
+        grade: c.grade,
+        total_explanation: c.total_explanation,
         ..Default::default()
     }
 }
@@ -684,7 +692,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let f = form_from_proto(&wire).unwrap();
+        let f = form_from_proto(wire).unwrap();
         assert_eq!(f.project_name, "行政运行（其他）经费");
         assert_eq!(f.funds.rows[0].initial_budget, Some(Decimal::new(43332, 2)));
         assert_eq!(f.indicators[0].target.value, Some(Decimal::from(4)));
@@ -697,7 +705,7 @@ mod tests {
             back.indicators[0].target.as_ref().unwrap().kind,
             v1::ValueKind::Quantity as i32
         );
-        assert_eq!(form_from_proto(&back).unwrap(), f);
+        assert_eq!(form_from_proto(back).unwrap(), f);
     }
 
     #[test]
@@ -713,7 +721,7 @@ mod tests {
             stated_total: "1OO".into(),
             ..Default::default()
         };
-        let fields: Vec<_> = form_from_proto(&wire)
+        let fields: Vec<_> = form_from_proto(wire)
             .unwrap_err()
             .into_iter()
             .map(|v| v.field)
@@ -743,7 +751,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let violations: Vec<_> = form_from_proto(&wire)
+        let violations: Vec<_> = form_from_proto(wire)
             .unwrap_err()
             .into_iter()
             .map(|v| (v.field, v.description))

@@ -58,7 +58,7 @@ pub fn pick_rulebook<'a>(rulebooks: &'a Rulebooks, id: &str) -> Result<&'a Ruleb
 
 /// Scores a form and returns the wire scorecard (without id, submission or time).
 pub fn score(form: &Form, rulebook: &Rulebook) -> v1::ScoreCard {
-    scorecard_to_proto(&score_form(form, &content_digest(form), rulebook))
+    scorecard_to_proto(score_form(form, &content_digest(form), rulebook))
 }
 
 #[tonic::async_trait]
@@ -68,7 +68,7 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
         request: Request<v1::ScoreFormRequest>,
     ) -> Result<Response<v1::ScoreCard>, Status> {
         let r = request.into_inner();
-        let form = read_form(r.form.as_ref())?;
+        let form = read_form(r.form)?;
         let rulebook = pick_rulebook(&self.rulebooks, &r.rulebook_id)?;
         Ok(Response::new(score(&form, rulebook)))
     }

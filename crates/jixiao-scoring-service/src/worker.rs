@@ -216,7 +216,7 @@ impl ScoringWorker {
                 .await
                 .map_err(|s| from_peer("intake", s))?;
             for s in response.submissions {
-                let wire_form = s.form.as_ref().ok_or_else(|| {
+                let wire_form = s.form.ok_or_else(|| {
                     ApiError::Internal(format!("submission {} came without its form", s.id))
                 })?;
                 let form = form_from_proto(wire_form)
@@ -271,7 +271,7 @@ impl ScoringWorker {
                     audit.submission_findings(&job.submission_id, form, &scored_form),
                 ));
             }
-            let mut card = scorecard_to_proto(&scored_form);
+            let mut card = scorecard_to_proto(scored_form);
             card.id = format!("{}:{}:{}", job.submission_id, rulebook.id, rulebook.version);
             card.submission_id = job.submission_id.clone();
             card.computed_at = Some(timestamp(computed_at));

@@ -185,7 +185,7 @@ impl From<QueueError> for ApiError {
 }
 
 /// Reads and validates the form of a request; the error names every bad field.
-pub fn read_form(wire: Option<&jixiao_proto::v1::Form>) -> Result<jixiao_form::Form, ApiError> {
+pub fn read_form(wire: Option<jixiao_proto::v1::Form>) -> Result<jixiao_form::Form, ApiError> {
     let wire = wire.ok_or_else(|| ApiError::invalid_field("form", "is required"))?;
     let form = jixiao_proto::convert::form_from_proto(wire).map_err(ApiError::invalid)?;
     let violations = jixiao_form::validate(&form);

@@ -785,7 +785,7 @@ mod tests {
         let digests: std::collections::HashSet<String> = (0..200)
             .map(|i| {
                 let f =
-                    jixiao_proto::convert::form_from_proto(&synthetic(&t, "r", "压测/r", i, 20))
+                    jixiao_proto::convert::form_from_proto(synthetic(&t, "r", "压测/r", i, 20))
                         .unwrap();
                 assert_eq!(jixiao_form::validate(&f), vec![], "form {i}");
                 jixiao_form::content_digest(&f)
