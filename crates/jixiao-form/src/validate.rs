@@ -78,14 +78,23 @@ pub fn validate(form: &Form) -> Vec<Violation> {
         }
     };
     points(&|| "form.funds.weight".into(), form.funds.weight);
-    points(&|| "form.funds.stated_score".into(), form.funds.stated_score);
+    points(
+        &|| "form.funds.stated_score".into(),
+        form.funds.stated_score,
+    );
     points(&|| "form.stated_total".into(), form.stated_total);
     for (i, ind) in form.indicators.iter().enumerate() {
         points(&|| format!("form.indicators[{i}].weight"), ind.weight);
-        points(&|| format!("form.indicators[{i}].self_score"), ind.self_score);
+        points(
+            &|| format!("form.indicators[{i}].self_score"),
+            ind.self_score,
+        );
     }
     for (i, s) in form.section_weights.iter().enumerate() {
-        points(&|| format!("form.section_weights[{i}].weight"), Some(s.weight));
+        points(
+            &|| format!("form.section_weights[{i}].weight"),
+            Some(s.weight),
+        );
     }
     let rate = form.funds.stated_execution_rate.trim();
     if !rate.is_empty() {

@@ -125,7 +125,12 @@ pub fn form_from_proto(p: v1::Form) -> Result<form::Form, Vec<Violation>> {
         origin,
         basic_data,
     } = p;
-    let kind = match r.wire_enum(|| "form.kind".into(), "form kind", kind, v1::FormKind::Unspecified) {
+    let kind = match r.wire_enum(
+        || "form.kind".into(),
+        "form kind",
+        kind,
+        v1::FormKind::Unspecified,
+    ) {
         v1::FormKind::Project => form::FormKind::Project,
         v1::FormKind::Department => form::FormKind::Department,
         v1::FormKind::DepartmentBasicData => form::FormKind::DepartmentBasicData,

@@ -784,9 +784,8 @@ mod tests {
         assert_eq!(synthetic(&t, "r", "压测/r", 5, 20), a);
         let digests: std::collections::HashSet<String> = (0..200)
             .map(|i| {
-                let f =
-                    jixiao_proto::convert::form_from_proto(synthetic(&t, "r", "压测/r", i, 20))
-                        .unwrap();
+                let f = jixiao_proto::convert::form_from_proto(synthetic(&t, "r", "压测/r", i, 20))
+                    .unwrap();
                 assert_eq!(jixiao_form::validate(&f), vec![], "form {i}");
                 jixiao_form::content_digest(&f)
             })
