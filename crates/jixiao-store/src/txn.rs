@@ -5,10 +5,7 @@
 //! Here the values move into sqlx instead.
 
 use sea_orm::sqlx::{self, Executor};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
-    Statement,
-};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement};
 use sea_query_binder::SqlxValues;
 
 /// An open write transaction, holding SQLite's turn at the writer gate (if
@@ -20,6 +17,14 @@ pub(crate) struct Txn {
     _turn: Option<WriteTurn>,
 }
 
+/// Where write transactions begin: SQLite's one write connection, or
+/// PostgreSQL's pool.
+#[derive(Clone)]
+pub(crate) enum Writes {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
 /// A writer's turn at SQLite's one write lock.
 pub(crate) type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
 
@@ -29,25 +34,16 @@ enum Open {
 }
 
 impl Txn {
-    pub(crate) async fn begin(
-        db: &DatabaseConnection,
-        turn: Option<WriteTurn>,
-    ) -> Result<Self, DbErr> {
-        let backend = db.get_database_backend();
-        let open = match backend {
-            DbBackend::Sqlite => Open::Sqlite(
-                db.get_sqlite_connection_pool()
-                    .begin()
-                    .await
-                    .map_err(conn_err)?,
+    pub(crate) async fn begin(writes: &Writes, turn: Option<WriteTurn>) -> Result<Self, DbErr> {
+        let (backend, open) = match writes {
+            Writes::Sqlite(pool) => (
+                DbBackend::Sqlite,
+                Open::Sqlite(pool.begin().await.map_err(conn_err)?),
             ),
-            DbBackend::Postgres => Open::Postgres(
-                db.get_postgres_connection_pool()
-                    .begin()
-                    .await
-                    .map_err(conn_err)?,
+            Writes::Postgres(pool) => (
+                DbBackend::Postgres,
+                Open::Postgres(pool.begin().await.map_err(conn_err)?),
             ),
-            other => return Err(DbErr::Custom(format!("no write transactions on {other:?}"))),
         };
         Ok(Txn {
             backend,
