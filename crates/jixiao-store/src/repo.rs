@@ -4,7 +4,7 @@ use jixiao_form::SubmissionStatus;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use sea_orm_migration::MigratorTrait;
@@ -217,13 +217,16 @@ impl WriterGate {
     }
 }
 
+/// How long a caller waits for a free connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// SQLite's page cache per reading connection, in KiB: memory stays bounded
 /// however large the database grows; the OS caches the file.
 const READ_CACHE_KIB: u32 = 16 << 10;
 /// The write connection's: every write touches the submissions' id index,
 /// whose keys are hashes. Past a few hundred thousand forms that index
-/// outgrew 16 MiB, and at 1,000,000 forms 64 MiB took the pipeline from
-/// 3,812 to 4,318 forms/s, peak RSS from 334 to 354 MiB (BENCHMARKS.md).
+/// outgrew 16 MiB, and at 1,000,000 forms 64 MiB here took the pipeline
+/// from 3,812 to 4,556 forms/s, peak RSS from 334 to 351 MiB (BENCHMARKS.md).
 const WRITE_CACHE_KIB: u32 = 64 << 10;
 
 /// Every SQLite connection's settings: WAL (readers never wait for the
@@ -315,7 +318,7 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self> {
         let mut opt = ConnectOptions::new(url.to_string());
         opt.connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .sqlx_logging(false);
         let sqlite = url.starts_with("sqlite:");
         if sqlite {
@@ -331,14 +334,7 @@ impl Store {
             let options = url
                 .parse::<sea_orm::sqlx::sqlite::SqliteConnectOptions>()
                 .map_err(|e| internal(&format!("database url: {e}")))?;
-            Writes::Sqlite(
-                sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(sqlite_pragmas(options, WRITE_CACHE_KIB))
-                    .await
-                    .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?,
-            )
+            Writes::sqlite(sqlite_pragmas(options, WRITE_CACHE_KIB), ACQUIRE_TIMEOUT).await?
         } else {
             Writes::Postgres(db.get_postgres_connection_pool().clone())
         };
@@ -1163,61 +1159,78 @@ fn submit_outcomes(
         .into_iter()
         .map(|(e, seq)| (e.submission_id.clone(), e.stored(seq)))
         .collect();
-    let mut out: Vec<SubmitOutcome> = Vec::with_capacity(news.len());
+    in_request_order(
+        news,
+        |n| &n.id,
+        |n| {
+            Ok(match seqs.get(&n.id) {
+                Some(&seq) => {
+                    let job_seq = *job_seqs
+                        .get(&n.id)
+                        .ok_or_else(|| internal("a queued job cannot be read back"))?;
+                    let event = events
+                        .remove(&n.id)
+                        .ok_or_else(|| internal("a received event cannot be read back"))?;
+                    let job = scoring_job::Model {
+                        seq: job_seq,
+                        submission_seq: seq,
+                        submission_id: n.id.clone(),
+                        rulebook_id: n.rulebook_id,
+                        state: JOB_QUEUED.to_string(),
+                        enqueued_at: n.received_at,
+                        trace_context: n.trace_context,
+                    };
+                    SubmitOutcome {
+                        submission: submission::Model {
+                            seq,
+                            id: n.id,
+                            tenant: n.tenant,
+                            content_digest: n.content_digest,
+                            kind: n.kind,
+                            budget_unit: n.budget_unit,
+                            competent_department: n.competent_department,
+                            implementing_unit: n.implementing_unit,
+                            project_name: n.project_name,
+                            fiscal_year: n.fiscal_year,
+                            status: STATUS_RECEIVED.to_string(),
+                            received_at: n.received_at,
+                        },
+                        created: Some(Created { job, event }),
+                    }
+                }
+                None => SubmitOutcome {
+                    submission: existing
+                        .get(&n.id)
+                        .cloned()
+                        .ok_or_else(|| internal("submission conflicted but cannot be read back"))?,
+                    created: None,
+                },
+            })
+        },
+        |first| SubmitOutcome {
+            submission: first.submission.clone(),
+            created: None,
+        },
+    )
+}
+
+/// One outcome per item, in order: an id's first item makes its outcome, a
+/// repeat of the id gets `repeat` of that first one.
+fn in_request_order<N, O>(
+    news: Vec<N>,
+    id: impl Fn(&N) -> &String,
+    mut make: impl FnMut(N) -> Result<O>,
+    repeat: impl Fn(&O) -> O,
+) -> Result<Vec<O>> {
+    let mut out: Vec<O> = Vec::with_capacity(news.len());
     let mut first: std::collections::HashMap<String, usize> = Default::default();
     for n in news {
-        if let Some(&k) = first.get(&n.id) {
-            out.push(SubmitOutcome {
-                submission: out[k].submission.clone(),
-                created: None,
-            });
+        if let Some(&k) = first.get(id(&n)) {
+            out.push(repeat(&out[k]));
             continue;
         }
-        let outcome = match seqs.get(&n.id) {
-            Some(&seq) => {
-                let job_seq = *job_seqs
-                    .get(&n.id)
-                    .ok_or_else(|| internal("a queued job cannot be read back"))?;
-                let event = events
-                    .remove(&n.id)
-                    .ok_or_else(|| internal("a received event cannot be read back"))?;
-                let job = scoring_job::Model {
-                    seq: job_seq,
-                    submission_seq: seq,
-                    submission_id: n.id.clone(),
-                    rulebook_id: n.rulebook_id,
-                    state: JOB_QUEUED.to_string(),
-                    enqueued_at: n.received_at,
-                    trace_context: n.trace_context,
-                };
-                SubmitOutcome {
-                    submission: submission::Model {
-                        seq,
-                        id: n.id,
-                        tenant: n.tenant,
-                        content_digest: n.content_digest,
-                        kind: n.kind,
-                        budget_unit: n.budget_unit,
-                        competent_department: n.competent_department,
-                        implementing_unit: n.implementing_unit,
-                        project_name: n.project_name,
-                        fiscal_year: n.fiscal_year,
-                        status: STATUS_RECEIVED.to_string(),
-                        received_at: n.received_at,
-                    },
-                    created: Some(Created { job, event }),
-                }
-            }
-            None => SubmitOutcome {
-                submission: existing
-                    .get(&n.id)
-                    .cloned()
-                    .ok_or_else(|| internal("submission conflicted but cannot be read back"))?,
-                created: None,
-            },
-        };
-        first.insert(outcome.submission.id.clone(), out.len());
-        out.push(outcome);
+        first.insert(id(&n).clone(), out.len());
+        out.push(make(n)?);
     }
     Ok(out)
 }
@@ -1382,38 +1395,34 @@ fn cards_out(
         mut stored,
         mut events,
     } = written;
-    let mut first: std::collections::HashMap<String, usize> = Default::default();
-    let mut out: Vec<(scorecard::Model, Option<event::Model>)> = Vec::with_capacity(news.len());
-    for n in news {
-        if let Some(&k) = first.get(&n.id) {
-            let card = out[k].0.clone();
-            out.push((card, None));
-            continue;
-        }
-        let card = match card_seqs.get(&n.id) {
-            Some(&seq) => scorecard::Model {
-                seq,
-                submission_seq: seq_of(seqs, &n.submission_id)?,
-                id: n.id,
-                submission_id: n.submission_id,
-                rulebook_id: n.rulebook_id,
-                rulebook_version: n.rulebook_version,
-                input_digest: n.input_digest,
-                recomputed_total: n.recomputed_total,
-                grade: n.grade,
-                card: n.card,
-                computed_at: n.computed_at,
-                tenant: n.tenant,
-            },
-            None => stored
-                .remove(&n.id)
-                .ok_or_else(|| internal("scorecard cannot be read back"))?,
-        };
-        let event = events.remove(&card.id);
-        first.insert(card.id.clone(), out.len());
-        out.push((card, event));
-    }
-    Ok(out)
+    in_request_order(
+        news,
+        |n| &n.id,
+        |n| {
+            let card = match card_seqs.get(&n.id) {
+                Some(&seq) => scorecard::Model {
+                    seq,
+                    submission_seq: seq_of(seqs, &n.submission_id)?,
+                    id: n.id,
+                    submission_id: n.submission_id,
+                    rulebook_id: n.rulebook_id,
+                    rulebook_version: n.rulebook_version,
+                    input_digest: n.input_digest,
+                    recomputed_total: n.recomputed_total,
+                    grade: n.grade,
+                    card: n.card,
+                    computed_at: n.computed_at,
+                    tenant: n.tenant,
+                },
+                None => stored
+                    .remove(&n.id)
+                    .ok_or_else(|| internal("scorecard cannot be read back"))?,
+            };
+            let event = events.remove(&card.id);
+            Ok((card, event))
+        },
+        |(card, _)| (card.clone(), None),
+    )
 }
 
 /// The `scored` event of each distinct card, by card id.

@@ -33,6 +33,22 @@ enum Open {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
+impl Writes {
+    /// SQLite's one write connection, opened with `options`.
+    pub(crate) async fn sqlite(
+        options: sqlx::sqlite::SqliteConnectOptions,
+        acquire_timeout: std::time::Duration,
+    ) -> Result<Self, DbErr> {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(conn_err)?;
+        Ok(Writes::Sqlite(pool))
+    }
+}
+
 impl Txn {
     pub(crate) async fn begin(writes: &Writes, turn: Option<WriteTurn>) -> Result<Self, DbErr> {
         let (backend, open) = match writes {
