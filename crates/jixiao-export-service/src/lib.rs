@@ -421,7 +421,7 @@ impl RecordPages<'_> {
             .store
             .latest_scorecards(&ids, self.selection.rulebook.as_deref())
             .await?;
-        let mut forms = self.store.forms_of(&ids).await?;
+        let mut forms = self.store.forms_of(&page).await?;
         let mut findings: std::collections::HashMap<String, Vec<jixiao_audit::Finding>> =
             std::collections::HashMap::new();
         for row in self.store.findings_of(&ids).await? {

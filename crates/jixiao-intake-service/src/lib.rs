@@ -530,7 +530,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             .ok_or_else(|| ApiError::not_found(format!("submission {id} does not exist")))?;
         let forms = self
             .store
-            .forms_of(std::slice::from_ref(&m.id))
+            .forms_of(std::slice::from_ref(&m))
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(submission_to_proto(
@@ -560,11 +560,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             .into_iter()
             .filter(|m| caller.sees(&m.tenant))
             .collect();
-        let forms = self
-            .store
-            .forms_of(&rows.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
-            .await
-            .map_err(ApiError::from)?;
+        let forms = self.store.forms_of(&rows).await.map_err(ApiError::from)?;
         Ok(Response::new(v1::GetSubmissionsResponse {
             submissions: rows
                 .iter()
@@ -588,10 +584,7 @@ impl v1::intake_service_server::IntakeService for IntakeService {
             .await
             .map_err(ApiError::from)?;
         let forms = if r.with_forms {
-            self.store
-                .forms_of(&rows.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
-                .await
-                .map_err(ApiError::from)?
+            self.store.forms_of(&rows).await.map_err(ApiError::from)?
         } else {
             Default::default()
         };

@@ -304,12 +304,17 @@ impl JobQueue for RedisQueue {
         if ids.is_empty() {
             return Ok(());
         }
+        // An acked entry is deleted too: the stream holds only what is still
+        // to be done, so Redis's memory follows the backlog, not the history.
         let mut c = self.conn.clone();
-        let _: u64 = c
+        redis::pipe()
             .xack(&self.stream, &self.options.group, ids)
+            .ignore()
+            .xdel(&self.stream, ids)
+            .ignore()
+            .query_async::<()>(&mut c)
             .await
-            .map_err(unavailable)?;
-        Ok(())
+            .map_err(unavailable)
     }
 
     async fn reclaim(
@@ -384,23 +389,30 @@ impl RedisEventStream {
             .unwrap_or(0))
     }
 
-    /// Appends events (cursor, fields) in cursor order; an event another
-    /// process appended first is skipped.
+    /// Appends events (cursor, fields) in cursor order, in one round trip;
+    /// an event another process appended first is skipped.
     pub async fn append(
         &self,
         events: &[(i64, Vec<(&'static str, String)>)],
     ) -> Result<usize, QueueError> {
-        let mut c = self.conn.clone();
-        let mut appended = 0;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
         for (cursor, fields) in events {
-            let r: redis::RedisResult<String> = c
-                .xadd_maxlen(
-                    &self.key,
-                    redis::streams::StreamMaxlen::Approx(self.max_len),
-                    format!("{cursor}-0"),
-                    fields,
-                )
-                .await;
+            pipe.xadd_maxlen(
+                &self.key,
+                redis::streams::StreamMaxlen::Approx(self.max_len),
+                format!("{cursor}-0"),
+                fields,
+            );
+        }
+        let mut c = self.conn.clone();
+        let replies: Vec<redis::RedisResult<String>> =
+            pipe.query_async(&mut c).await.map_err(unavailable)?;
+        let mut appended = 0;
+        for r in replies {
             match r {
                 Ok(_) => appended += 1,
                 // "The ID specified in XADD is equal or smaller than the target stream top item".

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use jixiao_queue::{Job, JobQueue, RedisQueue, RedisQueueOptions};
+use jixiao_queue::{Job, JobQueue, RedisEventStream, RedisQueue, RedisQueueOptions};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -43,6 +43,16 @@ async fn cleanup(prefix: &str) {
         .query_async(&mut c)
         .await
         .unwrap();
+}
+
+async fn stream_len(key: &str) -> u64 {
+    let client = redis::Client::open(url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("XLEN")
+        .arg(key)
+        .query_async(&mut c)
+        .await
+        .unwrap()
 }
 
 fn job(n: u32) -> Job {
@@ -90,6 +100,8 @@ async fn jobs_are_delivered_once_to_the_group_and_forgotten_when_acked() {
     let ids: Vec<String> = a.iter().chain(&b).map(|d| d.id.clone()).collect();
     q.ack(&ids).await.unwrap();
     assert_eq!(q.depth().await.unwrap(), (0, 0));
+    // Acked entries are deleted: the stream keeps only work still to do.
+    assert_eq!(stream_len(&format!("{p}:scoring-jobs")).await, 0);
     cleanup(&p).await;
 }
 
@@ -176,4 +188,44 @@ async fn a_lost_stream_is_created_again() {
     let d = q.next_batch("w1", 10, WAIT).await.unwrap();
     assert_eq!(d[0].job, job(2));
     cleanup(&p).await;
+}
+
+#[tokio::test]
+async fn events_are_mirrored_once_in_cursor_order_whoever_appends_first() {
+    let p = prefix();
+    let stream = RedisEventStream::connect(&url(), &p, 1000).await.unwrap();
+    let event = |cursor: i64| (cursor, vec![("type", format!("event {cursor}"))]);
+    assert_eq!(
+        stream
+            .append(&[event(1), event(2), event(3)])
+            .await
+            .unwrap(),
+        3
+    );
+    // Another relaying process got to 2 and 3 first: only 4 and 5 are new.
+    assert_eq!(
+        stream
+            .append(&[event(2), event(3), event(4), event(5)])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(stream.last_cursor().await.unwrap(), 5);
+    assert_eq!(stream_len(stream.key()).await, 5);
+    let client = redis::Client::open(url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(stream.key())
+        .arg("-")
+        .arg("+")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = entries.ids.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["1-0", "2-0", "3-0", "4-0", "5-0"]);
+    let _: () = redis::cmd("DEL")
+        .arg(stream.key())
+        .query_async(&mut c)
+        .await
+        .unwrap();
 }

@@ -86,12 +86,21 @@ async fn the_pipeline_on_postgresql_and_redis_streams() {
         "{first:?}"
     );
     let stream = format!("{prefix}:scoring-jobs");
+    let groups: redis::streams::StreamInfoGroupsReply = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(&stream)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let read = groups.groups[0].entries_read.unwrap_or(0);
+    assert!(read >= 20, "the group read {read} entries of {stream}");
+    // Acked entries are deleted from the stream.
     let len: u64 = redis::cmd("XLEN")
         .arg(&stream)
         .query_async(&mut c)
         .await
         .unwrap();
-    assert!(len >= 20, "{len} entries in {stream}");
+    assert_eq!(len, 0, "entries left in {stream}");
     let pending: redis::Value = redis::cmd("XPENDING")
         .arg(&stream)
         .arg("scoring")

@@ -319,6 +319,9 @@ impl Store {
         let mut opt = ConnectOptions::new(url.to_string());
         opt.connect_timeout(Duration::from_secs(5))
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A ping before every query was one more round trip each; a
+            // broken connection fails its query, and callers retry.
+            .test_before_acquire(false)
             .sqlx_logging(false);
         let sqlite = url.starts_with("sqlite:");
         if sqlite {
@@ -566,20 +569,20 @@ impl Store {
         submit_outcomes(news, written)
     }
 
-    /// The stored forms (encoded `jixiao.v1.Form`) of `ids`, in one query.
+    /// The stored forms (encoded `jixiao.v1.Form`) of these submissions, by
+    /// id, in one query (keyed by the `seq` the rows carry).
     pub async fn forms_of(
         &self,
-        ids: &[String],
+        submissions: &[submission::Model],
     ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
-        let seqs = seqs_of(&self.db, ids.iter().map(String::as_str)).await?;
-        let ids: std::collections::HashMap<i64, String> =
-            seqs.into_iter().map(|(id, seq)| (seq, id)).collect();
+        let ids: std::collections::HashMap<i64, &str> =
+            submissions.iter().map(|m| (m.seq, m.id.as_str())).collect();
         Ok(submission_form::Entity::find()
             .filter(submission_form::Column::Seq.is_in(ids.keys().copied()))
             .all(&self.db)
             .await?
             .into_iter()
-            .filter_map(|f| Some((ids.get(&f.seq)?.clone(), f.form)))
+            .filter_map(|f| Some((ids.get(&f.seq)?.to_string(), f.form)))
             .collect())
     }
 
