@@ -22,9 +22,10 @@ pub struct Job {
     /// W3C traceparent of the request that queued it, so its scoring joins
     /// that trace; empty for none.
     pub trace_context: String,
-    /// The form as intake stored it, when intake queued the job in this
-    /// process: the worker scores it without reading it back. Never crosses
-    /// a wire; a job without it (Redis, the relays) is read from the store.
+    /// The form as intake stored it, when intake queued the job: the worker
+    /// scores it without reading it back. In process it is handed over as
+    /// is; in Redis the entry carries it encoded as it is stored. A job
+    /// without it (the relays, a rescore) is read from the store.
     pub form: Option<Arc<SubmittedForm>>,
 }
 
@@ -97,11 +98,7 @@ pub trait JobQueue: Send + Sync + 'static {
     /// Jobs waiting plus deliveries pending.
     async fn depth(&self) -> Result<(usize, usize), QueueError>;
     /// Waits up to `within` until the queue has room for more jobs; false if
-    /// it still has none. A queue kept in this process's memory is bounded
-    /// so that the backlog cannot grow the server without end; one kept
-    /// elsewhere (Redis) always has room here.
-    async fn room(&self, within: Duration) -> bool {
-        let _ = within;
-        true
-    }
+    /// it still has none. Queues are bounded so that the backlog cannot
+    /// grow the server's (or Redis's) memory without end.
+    async fn room(&self, within: Duration) -> bool;
 }

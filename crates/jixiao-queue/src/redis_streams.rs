@@ -3,8 +3,12 @@
 //! XAUTOCLAIM, and entries delivered too often moved to a dead-letter stream.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use jixiao_proto::convert::{form_from_proto, form_to_proto};
+use jixiao_proto::v1;
+use prost::Message;
 use redis::aio::ConnectionManager;
 use redis::streams::{
     StreamAutoClaimOptions, StreamAutoClaimReply, StreamPendingCountReply, StreamReadOptions,
@@ -13,7 +17,7 @@ use redis::streams::{
 use redis::AsyncCommands;
 use tokio::sync::Mutex;
 
-use crate::{Delivery, Job, JobQueue, QueueError, QueueStats};
+use crate::{Delivery, Job, JobQueue, QueueError, QueueStats, SubmittedForm};
 
 #[derive(Debug, Clone)]
 pub struct RedisQueueOptions {
@@ -22,6 +26,9 @@ pub struct RedisQueueOptions {
     pub group: String,
     /// Deliveries after which an entry goes to the dead-letter stream.
     pub max_deliveries: u32,
+    /// Entries (waiting or pending) past which intake waits for room: each
+    /// carries its form, so this bounds Redis's memory.
+    pub capacity: usize,
 }
 
 impl Default for RedisQueueOptions {
@@ -30,6 +37,7 @@ impl Default for RedisQueueOptions {
             prefix: "jixiao".into(),
             group: "scoring".into(),
             max_deliveries: 5,
+            capacity: crate::IN_PROCESS_CAPACITY,
         }
     }
 }
@@ -110,12 +118,39 @@ impl RedisQueue {
             redis::Value::SimpleString(s) => Some(s.clone()),
             _ => None,
         };
+        let submission_id = field("submission")?;
+        // An entry without its form (queued by a relay, or by a version
+        // before forms travelled) is read back from the store.
+        let form = match map.get(FORM_FIELD) {
+            Some(redis::Value::BulkString(b)) => match carried_form(field, b) {
+                Ok(f) => Some(Arc::new(f)),
+                Err(e) => {
+                    tracing::warn!(submission = %submission_id, error = %e, "a queued form does not read; it is read back from the store");
+                    None
+                }
+            },
+            _ => None,
+        };
         Some(Job {
-            submission_id: field("submission")?,
+            submission_id,
             rulebook_id: field("rulebook").unwrap_or_default(),
             trace_context: field("trace").unwrap_or_default(),
-            form: None,
+            form,
         })
+    }
+
+    /// Acks entries and deletes them: the stream holds only what is still
+    /// to be done, so Redis's memory follows the backlog, not the history.
+    async fn settle(&self, ids: &[&str]) -> Result<(), QueueError> {
+        let mut c = self.conn.clone();
+        redis::pipe()
+            .xack(&self.stream, &self.options.group, ids)
+            .ignore()
+            .xdel(&self.stream, ids)
+            .ignore()
+            .query_async::<()>(&mut c)
+            .await
+            .map_err(unavailable)
     }
 
     /// Delivery counts of entries, from XPENDING.
@@ -175,17 +210,9 @@ impl RedisQueue {
                         )
                         .await
                         .map_err(unavailable)?;
-                    let _: u64 = c
-                        .xack(&self.stream, &self.options.group, &[&e.id])
-                        .await
-                        .map_err(unavailable)?;
+                    self.settle(&[&e.id]).await?;
                 }
-                None => {
-                    let _: u64 = c
-                        .xack(&self.stream, &self.options.group, &[&e.id])
-                        .await
-                        .map_err(unavailable)?;
-                }
+                None => self.settle(&[&e.id]).await?,
             }
         }
         Ok(out)
@@ -239,16 +266,27 @@ impl JobQueue for RedisQueue {
         }
         let mut pipe = redis::pipe();
         for job in &jobs {
-            pipe.xadd(
-                &self.stream,
-                "*",
-                &[
-                    ("submission", job.submission_id.as_str()),
-                    ("rulebook", job.rulebook_id.as_str()),
-                    ("trace", job.trace_context.as_str()),
-                ],
-            )
-            .ignore();
+            let cmd = pipe
+                .cmd("XADD")
+                .arg(&self.stream)
+                .arg("*")
+                .arg("submission")
+                .arg(&job.submission_id)
+                .arg("rulebook")
+                .arg(&job.rulebook_id)
+                .arg("trace")
+                .arg(&job.trace_context);
+            // The worker scores the form it is given instead of asking
+            // intake to read it back from the database.
+            if let Some(form) = &job.form {
+                cmd.arg(TENANT_FIELD)
+                    .arg(&form.tenant)
+                    .arg(DIGEST_FIELD)
+                    .arg(&form.content_digest)
+                    .arg(FORM_FIELD)
+                    .arg(carry_form(form));
+            }
+            cmd.ignore();
         }
         let mut c = self.conn.clone();
         pipe.query_async::<()>(&mut c).await.map_err(unavailable)
@@ -304,17 +342,8 @@ impl JobQueue for RedisQueue {
         if ids.is_empty() {
             return Ok(());
         }
-        // An acked entry is deleted too: the stream holds only what is still
-        // to be done, so Redis's memory follows the backlog, not the history.
-        let mut c = self.conn.clone();
-        redis::pipe()
-            .xack(&self.stream, &self.options.group, ids)
-            .ignore()
-            .xdel(&self.stream, ids)
-            .ignore()
-            .query_async::<()>(&mut c)
+        self.settle(&ids.iter().map(String::as_str).collect::<Vec<_>>())
             .await
-            .map_err(unavailable)
     }
 
     async fn reclaim(
@@ -348,6 +377,50 @@ impl JobQueue for RedisQueue {
         let s = self.stats().await?;
         Ok((s.lag as usize, s.pending as usize))
     }
+
+    /// Room while the stream (waiting plus pending: acked entries are
+    /// deleted) is below its capacity. If Redis cannot say, there is room:
+    /// the enqueue that follows fails and the outbox queues the jobs again.
+    async fn room(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut c = self.conn.clone();
+        loop {
+            match c.xlen::<_, usize>(&self.stream).await {
+                Ok(n) if n >= self.options.capacity => {}
+                _ => return true,
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            tokio::time::sleep((deadline - now).min(ROOM_POLL)).await;
+        }
+    }
+}
+
+/// The entry fields holding a queued job's form.
+const FORM_FIELD: &str = "form";
+const TENANT_FIELD: &str = "tenant";
+const DIGEST_FIELD: &str = "digest";
+/// How often a full queue is asked again for room.
+const ROOM_POLL: Duration = Duration::from_millis(20);
+
+/// A form as it travels in an entry: its tenant and digest in fields of
+/// their own, the form as it is stored (an encoded `jixiao.v1.Form`).
+fn carry_form(f: &SubmittedForm) -> Vec<u8> {
+    form_to_proto(&f.form).encode_to_vec()
+}
+
+fn carried_form(
+    field: impl Fn(&str) -> Option<String>,
+    bytes: &[u8],
+) -> Result<SubmittedForm, String> {
+    let wire = v1::Form::decode(bytes).map_err(|e| e.to_string())?;
+    Ok(SubmittedForm {
+        tenant: field(TENANT_FIELD).ok_or("no tenant")?,
+        content_digest: field(DIGEST_FIELD).ok_or("no content digest")?,
+        form: form_from_proto(wire).map_err(|v| format!("{v:?}"))?,
+    })
 }
 
 /// The event log mirrored to a capped Redis stream (`<prefix>:events`) that

@@ -5,7 +5,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use jixiao_queue::{Job, JobQueue, RedisEventStream, RedisQueue, RedisQueueOptions};
+use std::sync::Arc;
+
+use jixiao_queue::{Job, JobQueue, RedisEventStream, RedisQueue, RedisQueueOptions, SubmittedForm};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -22,12 +24,17 @@ fn prefix() -> String {
 }
 
 async fn queue(prefix: &str, max_deliveries: u32) -> RedisQueue {
+    queue_of(prefix, max_deliveries, 100).await
+}
+
+async fn queue_of(prefix: &str, max_deliveries: u32, capacity: usize) -> RedisQueue {
     RedisQueue::connect(
         &url(),
         RedisQueueOptions {
             prefix: prefix.to_string(),
             group: "scoring".into(),
             max_deliveries,
+            capacity,
         },
     )
     .await
@@ -228,4 +235,69 @@ async fn events_are_mirrored_once_in_cursor_order_whoever_appends_first() {
         .query_async(&mut c)
         .await
         .unwrap();
+}
+
+/// Every form of both samples (defects, diagnostics and where each was
+/// found) comes out of the stream as it went in: the worker scores what
+/// intake stored without reading it back.
+#[tokio::test]
+async fn jobs_carry_their_forms_through_the_stream_unchanged() {
+    let p = prefix();
+    let q = queue(&p, 5).await;
+    let mut jobs = Vec::new();
+    for name in ["yueyang-gxj-2023.txt", "zhuzhou-gxj-2024.txt"] {
+        let path = format!(
+            "{}/../jixiao-parse/tests/samples/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let parsed = jixiao_parse::parse_text(name, &std::fs::read(path).unwrap()).unwrap();
+        for mut form in parsed.forms {
+            form.normalize_decimals();
+            let n = jobs.len() as u32;
+            jobs.push(Job {
+                form: Some(Arc::new(SubmittedForm {
+                    tenant: "湖南省/株洲市".into(),
+                    content_digest: jixiao_form::content_digest(&form),
+                    form,
+                })),
+                ..job(n)
+            });
+        }
+    }
+    assert!(jobs.len() >= 10, "{} forms in the samples", jobs.len());
+    q.enqueue(jobs.clone()).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.extend(q.next_batch("w1", 100, WAIT).await.unwrap());
+    }
+    let got: Vec<Job> = got.into_iter().map(|d| d.job).collect();
+    assert_eq!(got.len(), jobs.len());
+    for (got, sent) in got.iter().zip(&jobs) {
+        assert_eq!(got, sent, "{}", sent.submission_id);
+        let form = &got.form.as_ref().unwrap().form;
+        assert_eq!(form.origin, sent.form.as_ref().unwrap().form.origin);
+    }
+    cleanup(&p).await;
+}
+
+/// Entries carry forms, so the stream is bounded: past its capacity intake
+/// waits for room, which an ack makes.
+#[tokio::test]
+async fn a_full_stream_has_no_room_until_jobs_are_acked() {
+    let p = prefix();
+    let q = queue_of(&p, 5, 2).await;
+    assert!(q.room(Duration::ZERO).await);
+    q.enqueue(vec![job(1), job(2)]).await.unwrap();
+    assert!(!q.room(Duration::from_millis(60)).await, "two of two");
+    let mut d = q.next_batch("w1", 1, WAIT).await.unwrap();
+    if d.is_empty() {
+        d = q.next_batch("w1", 1, WAIT).await.unwrap();
+    }
+    assert!(
+        !q.room(Duration::ZERO).await,
+        "a delivery still pending takes room"
+    );
+    q.ack(&[d[0].id.clone()]).await.unwrap();
+    assert!(q.room(Duration::ZERO).await);
+    cleanup(&p).await;
 }

@@ -50,8 +50,8 @@ pub struct WorkerConfig {
     pub department_audit_secs: u64,
     /// Deadline in seconds of each call the worker makes to intake and audit.
     pub rpc_timeout_secs: u64,
-    /// Jobs the embedded queue holds before intake waits for room (a queue in
-    /// Redis is Redis's to bound).
+    /// Jobs the queue holds (in process, or in Redis where each entry
+    /// carries its form) before intake waits for room.
     pub queue_capacity: usize,
     /// Seconds a submission waits for room in a full queue before it is
     /// refused with RESOURCE_EXHAUSTED, nothing stored.

@@ -195,6 +195,7 @@ impl Bound {
                         prefix: config.redis_prefix.clone(),
                         group: "scoring".into(),
                         max_deliveries: config.worker.max_deliveries,
+                        capacity: config.worker.queue_capacity,
                     },
                 )
                 .await

@@ -33,6 +33,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             prefix: config.redis_prefix.clone(),
             group: "scoring".into(),
             max_deliveries: config.worker.max_deliveries,
+            capacity: config.worker.queue_capacity,
         },
     )
     .await?;
