@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(OneKeyPerSubmission),
             Box::new(KeyedBySequence),
             Box::new(Lz4Blobs),
+            Box::new(UpdatesInPlace),
         ]
     }
 }
@@ -509,6 +510,75 @@ impl MigrationTrait for Lz4Blobs {
                 ))
                 .await?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// The two updates every form goes through stop rewriting indexes. A
+/// scoring job is deleted once done (the scorecard is its record), so its
+/// state index goes: the table holds only the outbox's work. The status
+/// leaves the (tenant, year) listing index, which still narrows a listing
+/// to a tenant's year and filters the status there. On PostgreSQL an update
+/// that touches no indexed column is a heap-only (HOT) update, with room
+/// kept on the submissions' pages for it (fillfactor 50); before, the
+/// status update wrote a new entry in all six of its indexes. The unit
+/// indexes take the year too: a (tenant, year, seq) index would otherwise
+/// tie with them for a unit's year, and SQLite chose it, reading the whole
+/// year of a tenant for one unit's forms.
+struct UpdatesInPlace;
+
+impl MigrationName for UpdatesInPlace {
+    fn name(&self) -> &str {
+        "m20261201_000009_updates_in_place"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for UpdatesInPlace {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        db.execute_unprepared("DELETE FROM scoring_jobs WHERE state <> 'queued'")
+            .await?;
+        for (name, table) in [
+            ("ix_scoring_jobs_state", "scoring_jobs"),
+            ("ix_submissions_year_status", "submissions"),
+            ("ix_submissions_budget_unit", "submissions"),
+            ("ix_submissions_competent_department", "submissions"),
+            ("ix_submissions_implementing_unit", "submissions"),
+        ] {
+            m.drop_index(
+                Index::drop()
+                    .name(name)
+                    .table(Alias::new(table))
+                    .if_exists()
+                    .to_owned(),
+            )
+            .await?;
+        }
+        for (name, column) in [
+            ("ix_submissions_year", None),
+            ("ix_submissions_budget_unit", Some("budget_unit")),
+            (
+                "ix_submissions_competent_department",
+                Some("competent_department"),
+            ),
+            (
+                "ix_submissions_implementing_unit",
+                Some("implementing_unit"),
+            ),
+        ] {
+            let columns: Vec<&'static str> = ["tenant"]
+                .into_iter()
+                .chain(column)
+                .chain(["fiscal_year", "seq"])
+                .collect();
+            m.create_index(index(name, Alias::new("submissions"), &columns, false))
+                .await?;
+        }
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            db.execute_unprepared("ALTER TABLE submissions SET (fillfactor = 50)")
+                .await?;
         }
         Ok(())
     }

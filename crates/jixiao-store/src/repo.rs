@@ -28,7 +28,6 @@ pub const JOB_QUEUED: &str = "queued";
 /// Findings of one form's audit, and of a department's cross-form audit.
 pub const SCOPE_FORM: &str = "form";
 pub const SCOPE_DEPARTMENT: &str = "department";
-pub const JOB_DONE: &str = "done";
 
 /// A submission as intake hands it over, before it has a sequence number.
 #[derive(Debug, Clone)]
@@ -1307,7 +1306,7 @@ async fn store_scorecards(
     )
     .await?;
     let card_seqs = rows::seqs_by(inserted, "id")?;
-    // Their jobs are done, one statement per rulebook.
+    // Their jobs are done and leave the outbox, one statement per rulebook.
     let mut by_rulebook: HashMap<&str, Vec<i64>> = HashMap::new();
     for n in &distinct {
         by_rulebook
@@ -1316,8 +1315,7 @@ async fn store_scorecards(
             .push(seqs[&n.submission_id]);
     }
     for (rulebook, submissions) in by_rulebook {
-        scoring_job::Entity::update_many()
-            .col_expr(scoring_job::Column::State, JOB_DONE.into())
+        scoring_job::Entity::delete_many()
             .filter(scoring_job::Column::RulebookId.eq(rulebook))
             .filter(scoring_job::Column::SubmissionSeq.is_in(submissions))
             .exec(txn)

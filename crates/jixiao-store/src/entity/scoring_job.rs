@@ -1,5 +1,6 @@
 //! `scoring_jobs` — written by intake in the submission's transaction (the
-//! outbox), completed by scoring in the scorecard's transaction.
+//! outbox), deleted by scoring in the scorecard's transaction: the table
+//! holds the work still to do.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -11,7 +12,7 @@ pub struct Model {
     pub submission_seq: i64,
     pub submission_id: String,
     pub rulebook_id: String,
-    /// queued | done.
+    /// `queued` (done jobs are deleted; rows of older versions said `done`).
     pub state: String,
     pub enqueued_at: i64,
     /// W3C traceparent of the request that queued the job; empty for none.
