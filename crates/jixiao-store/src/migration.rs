@@ -538,47 +538,29 @@ impl MigrationName for UpdatesInPlace {
 impl MigrationTrait for UpdatesInPlace {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        db.execute_unprepared("DELETE FROM scoring_jobs WHERE state <> 'queued'")
-            .await?;
-        for (name, table) in [
-            ("ix_scoring_jobs_state", "scoring_jobs"),
-            ("ix_submissions_year_status", "submissions"),
-            ("ix_submissions_budget_unit", "submissions"),
-            ("ix_submissions_competent_department", "submissions"),
-            ("ix_submissions_implementing_unit", "submissions"),
-        ] {
-            m.drop_index(
-                Index::drop()
-                    .name(name)
-                    .table(Alias::new(table))
-                    .if_exists()
-                    .to_owned(),
-            )
-            .await?;
+        let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+        let mut steps: Vec<String> = vec![
+            "DELETE FROM scoring_jobs WHERE state <> 'queued'".into(),
+            "DROP INDEX IF EXISTS ix_scoring_jobs_state".into(),
+            "DROP INDEX IF EXISTS ix_submissions_year_status".into(),
+            "CREATE INDEX ix_submissions_year ON submissions (tenant, fiscal_year, seq)".into(),
+        ];
+        for unit in ["budget_unit", "competent_department", "implementing_unit"] {
+            steps.push(format!("DROP INDEX IF EXISTS ix_submissions_{unit}"));
+            steps.push(format!(
+                "CREATE INDEX ix_submissions_{unit} ON submissions (tenant, {unit}, fiscal_year, seq)"
+            ));
         }
-        for (name, column) in [
-            ("ix_submissions_year", None),
-            ("ix_submissions_budget_unit", Some("budget_unit")),
-            (
-                "ix_submissions_competent_department",
-                Some("competent_department"),
-            ),
-            (
-                "ix_submissions_implementing_unit",
-                Some("implementing_unit"),
-            ),
-        ] {
-            let columns: Vec<&'static str> = ["tenant"]
-                .into_iter()
-                .chain(column)
-                .chain(["fiscal_year", "seq"])
-                .collect();
-            m.create_index(index(name, Alias::new("submissions"), &columns, false))
+        if sqlite {
+            // One script on one connection, as in `KeyedBySequence`: another
+            // connection of the pool may still see the index just dropped.
+            db.execute_unprepared(&format!("BEGIN; {}; COMMIT", steps.join("; ")))
                 .await?;
-        }
-        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-            db.execute_unprepared("ALTER TABLE submissions SET (fillfactor = 50)")
-                .await?;
+        } else {
+            steps.push("ALTER TABLE submissions SET (fillfactor = 50)".into());
+            for step in steps {
+                db.execute_unprepared(&step).await?;
+            }
         }
         Ok(())
     }
