@@ -460,18 +460,7 @@ impl MigrationTrait for KeyedBySequence {
             steps.extend(add_submission_seq(table));
             steps.push(format!("CREATE {new}"));
         }
-        if sqlite {
-            // One script on one connection: another connection of the pool
-            // would rename against the schema it read before the drop.
-            db.execute_unprepared(&format!("BEGIN; {}; COMMIT", steps.join("; ")))
-                .await?;
-        } else {
-            // The migrator runs PostgreSQL's migrations in a transaction.
-            for step in steps {
-                db.execute_unprepared(&step).await?;
-            }
-        }
-        Ok(())
+        run_steps(db, steps).await
     }
 }
 
@@ -551,19 +540,27 @@ impl MigrationTrait for UpdatesInPlace {
                 "CREATE INDEX ix_submissions_{unit} ON submissions (tenant, {unit}, fiscal_year, seq)"
             ));
         }
-        if sqlite {
-            // One script on one connection, as in `KeyedBySequence`: another
-            // connection of the pool may still see the index just dropped.
-            db.execute_unprepared(&format!("BEGIN; {}; COMMIT", steps.join("; ")))
-                .await?;
-        } else {
+        if !sqlite {
             steps.push("ALTER TABLE submissions SET (fillfactor = 50)".into());
-            for step in steps {
-                db.execute_unprepared(&step).await?;
-            }
         }
-        Ok(())
+        run_steps(db, steps).await
     }
+}
+
+/// Runs a migration's statements in order. On SQLite as one script on one
+/// connection: another connection of the pool would act on the schema it
+/// read before a drop or rename ("already exists"). PostgreSQL's migrator
+/// already runs each migration in a transaction.
+async fn run_steps(db: &SchemaManagerConnection<'_>, steps: Vec<String>) -> Result<(), DbErr> {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared(&format!("BEGIN; {}; COMMIT", steps.join("; ")))
+            .await?;
+    } else {
+        for step in steps {
+            db.execute_unprepared(&step).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Adds `submission_seq` to `table` and fills it from the submissions.
