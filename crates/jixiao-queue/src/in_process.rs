@@ -176,6 +176,10 @@ impl JobQueue for InProcessQueue {
         Ok((s.ready.len(), s.pending.len()))
     }
 
+    fn carries_encoded_forms(&self) -> bool {
+        false
+    }
+
     async fn room(&self, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         loop {

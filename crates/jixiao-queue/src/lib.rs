@@ -36,6 +36,11 @@ pub struct SubmittedForm {
     /// Of the form's normalised content, as stored.
     pub content_digest: String,
     pub form: jixiao_form::Form,
+    /// The form encoded as intake stored it (a `jixiao.v1.Form`), handed
+    /// over when the queue carries forms encoded
+    /// ([`JobQueue::carries_encoded_forms`]), so it is not encoded twice.
+    /// A form read from an entry comes without it.
+    pub stored_encoding: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for SubmittedForm {
@@ -101,4 +106,7 @@ pub trait JobQueue: Send + Sync + 'static {
     /// it still has none. Queues are bounded so that the backlog cannot
     /// grow the server's (or Redis's) memory without end.
     async fn room(&self, within: Duration) -> bool;
+    /// Whether an entry carries its form encoded: then intake hands over the
+    /// encoding it stored ([`SubmittedForm::stored_encoding`]).
+    fn carries_encoded_forms(&self) -> bool;
 }

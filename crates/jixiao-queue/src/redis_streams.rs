@@ -283,8 +283,11 @@ impl JobQueue for RedisQueue {
                     .arg(&form.tenant)
                     .arg(DIGEST_FIELD)
                     .arg(&form.content_digest)
-                    .arg(FORM_FIELD)
-                    .arg(carry_form(form));
+                    .arg(FORM_FIELD);
+                match &form.stored_encoding {
+                    Some(bytes) => cmd.arg(bytes),
+                    None => cmd.arg(form_to_proto(&form.form).encode_to_vec()),
+                };
             }
             cmd.ignore();
         }
@@ -381,6 +384,10 @@ impl JobQueue for RedisQueue {
     /// Room while the stream (waiting plus pending: acked entries are
     /// deleted) is below its capacity. If Redis cannot say, there is room:
     /// the enqueue that follows fails and the outbox queues the jobs again.
+    fn carries_encoded_forms(&self) -> bool {
+        true
+    }
+
     async fn room(&self, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         let mut c = self.conn.clone();
@@ -405,12 +412,6 @@ const DIGEST_FIELD: &str = "digest";
 /// How often a full queue is asked again for room.
 const ROOM_POLL: Duration = Duration::from_millis(20);
 
-/// A form as it travels in an entry: its tenant and digest in fields of
-/// their own, the form as it is stored (an encoded `jixiao.v1.Form`).
-fn carry_form(f: &SubmittedForm) -> Vec<u8> {
-    form_to_proto(&f.form).encode_to_vec()
-}
-
 fn carried_form(
     field: impl Fn(&str) -> Option<String>,
     bytes: &[u8],
@@ -420,6 +421,7 @@ fn carried_form(
         tenant: field(TENANT_FIELD).ok_or("no tenant")?,
         content_digest: field(DIGEST_FIELD).ok_or("no content digest")?,
         form: form_from_proto(wire).map_err(|v| format!("{v:?}"))?,
+        stored_encoding: None,
     })
 }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use prost::Message;
+
 use jixiao_queue::{Job, JobQueue, RedisEventStream, RedisQueue, RedisQueueOptions, SubmittedForm};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -254,11 +256,16 @@ async fn jobs_carry_their_forms_through_the_stream_unchanged() {
         for mut form in parsed.forms {
             form.normalize_decimals();
             let n = jobs.len() as u32;
+            // Every other job brings the encoding intake stored, which the
+            // entry carries as it is; the others are encoded by the queue.
+            let stored_encoding =
+                (n % 2 == 0).then(|| jixiao_proto::convert::form_to_proto(&form).encode_to_vec());
             jobs.push(Job {
                 form: Some(Arc::new(SubmittedForm {
                     tenant: "湖南省/株洲市".into(),
                     content_digest: jixiao_form::content_digest(&form),
                     form,
+                    stored_encoding,
                 })),
                 ..job(n)
             });
@@ -273,9 +280,20 @@ async fn jobs_carry_their_forms_through_the_stream_unchanged() {
     let got: Vec<Job> = got.into_iter().map(|d| d.job).collect();
     assert_eq!(got.len(), jobs.len());
     for (got, sent) in got.iter().zip(&jobs) {
-        assert_eq!(got, sent, "{}", sent.submission_id);
-        let form = &got.form.as_ref().unwrap().form;
-        assert_eq!(form.origin, sent.form.as_ref().unwrap().form.origin);
+        let id = &sent.submission_id;
+        assert_eq!(got.submission_id, *id);
+        assert_eq!(got.rulebook_id, sent.rulebook_id, "{id}");
+        let (g, s) = (got.form.as_ref().unwrap(), sent.form.as_ref().unwrap());
+        assert_eq!(
+            (&g.tenant, &g.content_digest, &g.form),
+            (&s.tenant, &s.content_digest, &s.form),
+            "{id}"
+        );
+        assert_eq!(g.form.origin, s.form.origin, "{id}");
+        assert_eq!(
+            g.stored_encoding, None,
+            "{id}: a read form brings no encoding"
+        );
     }
     cleanup(&p).await;
 }

@@ -225,6 +225,7 @@ impl ScoringWorker {
                     tenant: s.tenant,
                     content_digest: s.content_digest,
                     form,
+                    stored_encoding: None,
                 };
                 submissions.insert(s.id, Arc::new(read));
             }
