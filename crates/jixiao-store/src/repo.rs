@@ -4,8 +4,8 @@ use jixiao_form::SubmissionStatus;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Value,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -549,7 +549,11 @@ impl Store {
                     HashMap::new()
                 } else {
                     submission::Entity::find()
-                        .filter(submission::Column::Id.is_in(others))
+                        .filter(one_of(
+                            txn.get_database_backend(),
+                            submission::Column::Id,
+                            others.into_iter().cloned(),
+                        ))
                         .all(&txn)
                         .await?
                         .into_iter()
@@ -577,7 +581,11 @@ impl Store {
         let ids: std::collections::HashMap<i64, &str> =
             submissions.iter().map(|m| (m.seq, m.id.as_str())).collect();
         Ok(submission_form::Entity::find()
-            .filter(submission_form::Column::Seq.is_in(ids.keys().copied()))
+            .filter(one_of(
+                self.db.get_database_backend(),
+                submission_form::Column::Seq,
+                ids.keys().copied(),
+            ))
             .all(&self.db)
             .await?
             .into_iter()
@@ -588,7 +596,11 @@ impl Store {
     /// The submissions of `ids` that exist, in one query.
     pub async fn submissions(&self, ids: &[String]) -> Result<Vec<submission::Model>> {
         Ok(submission::Entity::find()
-            .filter(submission::Column::Id.is_in(ids.iter().cloned()))
+            .filter(one_of(
+                self.db.get_database_backend(),
+                submission::Column::Id,
+                ids.iter().cloned(),
+            ))
             .all(&self.db)
             .await?)
     }
@@ -1111,12 +1123,43 @@ async fn seqs_of<'a>(
     Ok(submission::Entity::find()
         .select_only()
         .columns([submission::Column::Id, submission::Column::Seq])
-        .filter(submission::Column::Id.is_in(unique))
+        .filter(one_of(
+            db.get_database_backend(),
+            submission::Column::Id,
+            unique.into_iter().map(str::to_string),
+        ))
         .into_tuple::<(String, i64)>()
         .all(db)
         .await?
         .into_iter()
         .collect())
+}
+
+/// `column IN (values)`. On PostgreSQL it is `column = ANY($1)` with the
+/// values bound as one array, so a query is one statement whatever the
+/// batch's size, prepared once per connection and planned once (an IN list
+/// is a statement per length, and a batch's length varies); SQLite has no
+/// arrays.
+fn one_of<V>(
+    backend: DbBackend,
+    column: impl ColumnTrait,
+    values: impl IntoIterator<Item = V>,
+) -> sea_orm::sea_query::SimpleExpr
+where
+    V: Into<sea_orm::Value>,
+    Vec<V>: Into<sea_orm::Value>,
+{
+    match backend {
+        DbBackend::Postgres => {
+            let values: Vec<V> = values.into_iter().collect();
+            sea_orm::sea_query::Expr::col(column.as_column_ref()).eq(
+                sea_orm::sea_query::extension::postgres::PgFunc::any(
+                    sea_orm::sea_query::Expr::val(values),
+                ),
+            )
+        }
+        _ => column.is_in(values),
+    }
 }
 
 /// The sequence number of a submission that must exist.
@@ -1317,7 +1360,11 @@ async fn store_scorecards(
     for (rulebook, submissions) in by_rulebook {
         scoring_job::Entity::delete_many()
             .filter(scoring_job::Column::RulebookId.eq(rulebook))
-            .filter(scoring_job::Column::SubmissionSeq.is_in(submissions))
+            .filter(one_of(
+                txn.get_database_backend(),
+                scoring_job::Column::SubmissionSeq,
+                submissions,
+            ))
             .exec(txn)
             .await?;
     }
@@ -1334,7 +1381,11 @@ async fn store_scorecards(
             .filter(|n| repeats.contains(n.id.as_str()))
             .map(|n| seqs[&n.submission_id]);
         for c in scorecard::Entity::find()
-            .filter(scorecard::Column::SubmissionSeq.is_in(of))
+            .filter(one_of(
+                txn.get_database_backend(),
+                scorecard::Column::SubmissionSeq,
+                of,
+            ))
             .all(txn)
             .await?
         {
@@ -1352,7 +1403,11 @@ async fn store_scorecards(
     if !scored.is_empty() {
         submission::Entity::update_many()
             .col_expr(submission::Column::Status, STATUS_SCORED.into())
-            .filter(submission::Column::Seq.is_in(scored))
+            .filter(one_of(
+                txn.get_database_backend(),
+                submission::Column::Seq,
+                scored,
+            ))
             .filter(submission::Column::Status.eq(STATUS_RECEIVED))
             .exec(txn)
             .await?;
@@ -1474,7 +1529,11 @@ async fn store_findings(
             submission::Column::FiscalYear,
             submission::Column::Status,
         ])
-        .filter(submission::Column::Seq.is_in(of))
+        .filter(one_of(
+            txn.get_database_backend(),
+            submission::Column::Seq,
+            of,
+        ))
         .into_tuple::<(i64, String, String, String, i32, String)>()
         .all(txn)
         .await?
@@ -1504,7 +1563,11 @@ async fn store_findings(
     if !audited.is_empty() {
         // No ORDER BY: sorted here, so the planner keeps to the submission index.
         for f in finding::Entity::find()
-            .filter(finding::Column::SubmissionSeq.is_in(audited))
+            .filter(one_of(
+                txn.get_database_backend(),
+                finding::Column::SubmissionSeq,
+                audited,
+            ))
             .filter(finding::Column::Scope.eq(SCOPE_FORM))
             .all(txn)
             .await?
@@ -1549,7 +1612,11 @@ async fn store_findings(
             .collect();
         if !replaced.is_empty() {
             finding::Entity::delete_many()
-                .filter(finding::Column::SubmissionSeq.is_in(replaced))
+                .filter(one_of(
+                    txn.get_database_backend(),
+                    finding::Column::SubmissionSeq,
+                    replaced,
+                ))
                 .filter(finding::Column::Scope.eq(SCOPE_FORM))
                 .exec(txn)
                 .await?;
@@ -1589,7 +1656,11 @@ async fn store_findings(
         .await?;
         submission::Entity::update_many()
             .col_expr(submission::Column::Status, STATUS_AUDITED.into())
-            .filter(submission::Column::Seq.is_in(changed_seqs))
+            .filter(one_of(
+                txn.get_database_backend(),
+                submission::Column::Seq,
+                changed_seqs,
+            ))
             .exec(txn)
             .await?;
         let fresh: Vec<NewEvent> = changed
