@@ -578,10 +578,14 @@ async fn trim_events_periodically(
     }
 }
 
-/// Every `interval`, compares what the queue holds with what the database has
-/// queued; when the queue holds less (Redis restarted empty, or was flushed),
-/// the database's queued jobs are published again. A duplicate is harmless:
-/// processing is idempotent.
+/// Every `interval`, compares what the queue holds with the jobs the
+/// database queued more than an interval ago; when the queue holds fewer
+/// (Redis restarted empty, or was flushed), the database's queued jobs are
+/// published again. A duplicate is harmless: processing is idempotent. Only
+/// jobs that old count, and the database is read before the queue: a job
+/// just committed is enqueued a moment later, and counting it took a busy
+/// pipeline for a lost queue (thousands of jobs published twice, the
+/// stream past its bound and intake refusing forms).
 async fn relay_periodically(
     store: Store,
     queue: Arc<dyn JobQueue>,
@@ -593,17 +597,19 @@ async fn relay_periodically(
             _ = tokio::time::sleep(interval) => {}
             _ = stopping.wait_for(|s| *s) => return,
         }
+        let cutoff = jixiao_proto::convert::now_millis()
+            - i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        let queued = match store.count_jobs_queued_before(cutoff).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "database unreachable; relay waits");
+                continue;
+            }
+        };
         let held = match queue.depth().await {
             Ok((ready, pending)) => (ready + pending) as u64,
             Err(e) => {
                 tracing::warn!(error = %e, "queue unreachable; relay waits");
-                continue;
-            }
-        };
-        let queued = match store.count_queued_jobs().await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "database unreachable; relay waits");
                 continue;
             }
         };

@@ -714,10 +714,12 @@ impl Store {
     }
 
     /// How many scoring jobs are queued (not yet done).
-    pub async fn count_queued_jobs(&self) -> Result<u64> {
+    /// Jobs still queued that were queued before `cutoff` (epoch millis).
+    pub async fn count_jobs_queued_before(&self, cutoff: i64) -> Result<u64> {
         use sea_orm::PaginatorTrait;
         Ok(scoring_job::Entity::find()
             .filter(scoring_job::Column::State.eq(JOB_QUEUED))
+            .filter(scoring_job::Column::EnqueuedAt.lt(cutoff))
             .count(&self.db)
             .await?)
     }

@@ -424,12 +424,14 @@ async fn send_all(
     })
 }
 
-/// Counts `audited` events of the run's tenant until `n`; the time the last came.
+/// Counts `audited` events of the run's tenant until `expected` (the forms
+/// sent, less those intake rejected or refused once the sending is done);
+/// the time the last came.
 async fn audited(
     channel: Channel,
     token: String,
     tenant: String,
-    n: u64,
+    mut expected: tokio::sync::watch::Receiver<u64>,
     deadline: Instant,
 ) -> anyhow::Result<Instant> {
     let channel = jixiao_telemetry::peer(channel, Some(token.as_str()).filter(|t| !t.is_empty()))
@@ -438,7 +440,7 @@ async fn audited(
     let mut cursor = 0;
     let mut seen = 0;
     // A watch ends when the server restarts a stream; resume from the cursor.
-    while seen < n {
+    while seen < *expected.borrow() {
         let mut stream = client
             .watch_events(v1::WatchEventsRequest {
                 after_cursor: cursor,
@@ -449,18 +451,22 @@ async fn audited(
             .await?
             .into_inner();
         loop {
+            let n = *expected.borrow();
+            if seen >= n {
+                break;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, stream.next()).await {
-                Err(_) => anyhow::bail!("only {seen} of {n} forms audited in time"),
-                Ok(None) => break,
-                Ok(Some(e)) => {
-                    let e = e?;
-                    cursor = e.cursor;
-                    seen += 1;
-                    if seen >= n {
-                        break;
+            tokio::select! {
+                // Fewer to wait for: some forms were refused.
+                Ok(()) = expected.changed() => continue,
+                next = tokio::time::timeout(left, stream.next()) => match next {
+                    Err(_) => anyhow::bail!("only {seen} of {n} forms audited in time"),
+                    Ok(None) => break,
+                    Ok(Some(e)) => {
+                        cursor = e?.cursor;
+                        seen += 1;
                     }
-                }
+                },
             }
         }
     }
@@ -584,11 +590,12 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         }) as Arc<dyn Fn(u64) -> v1::SubmitFormRequest + Send + Sync>
     };
     let deadline = Instant::now() + Duration::from_secs(args.max_secs);
+    let (expected, expected_rx) = tokio::sync::watch::channel(args.forms);
     let watcher = tokio::spawn(audited(
         channel.clone(),
         args.token.clone(),
         tenant.clone(),
-        args.forms,
+        expected_rx,
         deadline,
     ));
     let first_sent = Instant::now();
@@ -600,6 +607,8 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         &args,
     )
     .await?;
+    // A form intake rejected or refused is never audited.
+    expected.send_replace(sent.forms.saturating_sub(sent.rejected));
     let end_to_end = watcher.await??.duration_since(first_sent);
     let rss: Vec<String> = servers
         .iter()
