@@ -258,8 +258,9 @@ async fn jobs_carry_their_forms_through_the_stream_unchanged() {
             let n = jobs.len() as u32;
             // Every other job brings the encoding intake stored, which the
             // entry carries as it is; the others are encoded by the queue.
-            let stored_encoding =
-                (n % 2 == 0).then(|| jixiao_proto::convert::form_to_proto(&form).encode_to_vec());
+            let stored_encoding = n
+                .is_multiple_of(2)
+                .then(|| jixiao_proto::convert::form_to_proto(&form).encode_to_vec());
             jobs.push(Job {
                 form: Some(Arc::new(SubmittedForm {
                     tenant: "湖南省/株洲市".into(),
