@@ -253,6 +253,36 @@ impl RunDatabase {
     }
 }
 
+/// Deletes a run's keys (its jobs stream, the mirror of its events) from the
+/// shared Redis, after the servers are gone: each run has its own prefix.
+async fn delete_run_keys(url: &str, prefix: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(url).context("--redis-url")?;
+    let mut c = client.get_multiplexed_async_connection().await?;
+    let pattern = format!("{prefix}:*");
+    let mut cursor = 0u64;
+    loop {
+        // SCAN, not KEYS: the server is shared and may hold many keys.
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut c)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(keys)
+                .query_async::<()>(&mut c)
+                .await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
 /// A child `jixiao serve`, killed when dropped.
 struct Spawned {
     child: Child,
@@ -667,6 +697,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     drop(servers);
     if let Some(db) = run_database {
         db.drop_database().await?;
+        delete_run_keys(&args.redis_url, &format!("loadgen-{run}")).await?;
     }
 
     if args.ceiling {
