@@ -284,6 +284,7 @@ async fn two_scoring_workers_one_killed_every_form_scored_exactly_once() {
     let _: () = redis::cmd("DEL")
         .arg(format!("{prefix}:scoring-jobs"))
         .arg(format!("{prefix}:scoring-jobs:dead"))
+        .arg(format!("{prefix}:events"))
         .query_async(&mut c)
         .await
         .unwrap();
