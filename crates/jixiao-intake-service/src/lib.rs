@@ -117,19 +117,19 @@ impl Committer {
             news.into_iter().map(|p| (p.row, p.form)).unzip();
         // A queue that carries forms encoded gets the bytes stored, not a
         // second encoding.
-        let mut encodings: Vec<Option<Vec<u8>>> = if self.queue.carries_encoded_forms() {
-            rows.iter().map(|r| Some(r.form.clone())).collect()
-        } else {
-            vec![None; rows.len()]
-        };
+        let carries = self.queue.carries_encoded_forms();
+        let encodings: Vec<Option<Vec<u8>>> = rows
+            .iter()
+            .map(|r| carries.then(|| r.form.clone()))
+            .collect();
         let outcomes = self.store.submit_many(rows).await?;
         let mut jobs = Vec::new();
         let mut newest_event = None;
         let responses = outcomes
             .into_iter()
             .zip(forms)
-            .zip(encodings.iter_mut())
-            .map(|((o, form), encoding)| {
+            .zip(encodings)
+            .map(|((o, form), stored_encoding)| {
                 if let Some(created) = &o.created {
                     jobs.push(Job {
                         submission_id: created.job.submission_id.clone(),
@@ -139,7 +139,7 @@ impl Committer {
                             tenant: o.submission.tenant.clone(),
                             content_digest: o.submission.content_digest.clone(),
                             form,
-                            stored_encoding: encoding.take(),
+                            stored_encoding,
                         })),
                     });
                     newest_event = newest_event.max(Some(created.event.seq));

@@ -381,13 +381,13 @@ impl JobQueue for RedisQueue {
         Ok((s.lag as usize, s.pending as usize))
     }
 
-    /// Room while the stream (waiting plus pending: acked entries are
-    /// deleted) is below its capacity. If Redis cannot say, there is room:
-    /// the enqueue that follows fails and the outbox queues the jobs again.
     fn carries_encoded_forms(&self) -> bool {
         true
     }
 
+    /// Room while the stream (waiting plus pending: acked entries are
+    /// deleted) is below its capacity. If Redis cannot say, there is room:
+    /// the enqueue that follows fails and the outbox queues the jobs again.
     async fn room(&self, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         let mut c = self.conn.clone();

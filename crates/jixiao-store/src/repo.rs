@@ -713,8 +713,8 @@ impl Store {
             .await?)
     }
 
-    /// How many scoring jobs are queued (not yet done).
-    /// Jobs still queued that were queued before `cutoff` (epoch millis).
+    /// How many jobs are still queued that were queued before `cutoff`
+    /// (epoch millis).
     pub async fn count_jobs_queued_before(&self, cutoff: i64) -> Result<u64> {
         use sea_orm::PaginatorTrait;
         Ok(scoring_job::Entity::find()

@@ -531,6 +531,8 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     }
     let mut servers: Vec<Spawned> = Vec::new();
     let mut run_database = None;
+    // Each run's keys in the shared Redis, deleted with its database.
+    let redis_prefix = format!("loadgen-{run}");
     let url = match args.spawn {
         Spawn::None => {
             let host = args
@@ -565,7 +567,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             let mut env = vec![
                 ("JIXIAO_DATABASE_URL".to_string(), db.url.clone()),
                 ("JIXIAO_REDIS_URL".to_string(), args.redis_url.clone()),
-                ("JIXIAO_REDIS_PREFIX".to_string(), format!("loadgen-{run}")),
+                ("JIXIAO_REDIS_PREFIX".to_string(), redis_prefix.clone()),
             ];
             env.extend(settings.iter().cloned());
             servers.push(spawn(
@@ -697,7 +699,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
     drop(servers);
     if let Some(db) = run_database {
         db.drop_database().await?;
-        delete_run_keys(&args.redis_url, &format!("loadgen-{run}")).await?;
+        delete_run_keys(&args.redis_url, &redis_prefix).await?;
     }
 
     if args.ceiling {
