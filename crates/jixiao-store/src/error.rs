@@ -39,3 +39,11 @@ impl From<DbErr> for StoreError {
         }
     }
 }
+
+/// An internal failure with its message.
+pub(crate) fn internal(msg: &str) -> StoreError {
+    StoreError {
+        kind: StoreErrorKind::Internal,
+        message: msg.to_string(),
+    }
+}

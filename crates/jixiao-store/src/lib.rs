@@ -5,6 +5,7 @@
 pub mod entity;
 mod error;
 mod migration;
+mod packed;
 mod repo;
 mod rows;
 mod txn;

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(KeyedBySequence),
             Box::new(Lz4Blobs),
             Box::new(UpdatesInPlace),
+            Box::new(FindingsPerForm),
         ]
     }
 }
@@ -543,6 +544,45 @@ impl MigrationTrait for UpdatesInPlace {
         if !sqlite {
             steps.push("ALTER TABLE submissions SET (fillfactor = 50)".into());
         }
+        run_steps(db, steps).await
+    }
+}
+
+/// Findings are stored one row per submission and scope, packed
+/// (`packed.rs`): a form's three or four findings were as many rows, each
+/// entered in four indexes, the largest part of PostgreSQL's work per form
+/// (BENCHMARKS.md). Each old row becomes, in SQL, a list of one in the same
+/// layout. The rule index goes: a listing by rule narrows rows by their
+/// `rule_ids` and picks the findings out of them.
+struct FindingsPerForm;
+
+impl MigrationName for FindingsPerForm {
+    fn name(&self) -> &str {
+        "m20261203_000010_findings_per_form"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FindingsPerForm {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        // `[severity i32][rule len u32][rule][payload len u32][payload]`, big-endian.
+        let list_of_one = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            "CAST(unhex(printf('%08X%08X', max_severity, length(CAST(rule_ids AS BLOB)))) \
+             || CAST(rule_ids AS BLOB) || unhex(printf('%08X', length(findings))) || findings AS BLOB)"
+        } else {
+            "int4send(max_severity) || int4send(octet_length(rule_ids)) \
+             || convert_to(rule_ids, 'UTF8') || int4send(octet_length(findings)) || findings"
+        };
+        let steps = vec![
+            "DROP INDEX IF EXISTS ix_findings_rule".to_string(),
+            "ALTER TABLE findings RENAME COLUMN rule_id TO rule_ids".into(),
+            "ALTER TABLE findings RENAME COLUMN severity TO max_severity".into(),
+            "ALTER TABLE findings RENAME COLUMN finding TO findings".into(),
+            format!(
+                "UPDATE findings SET findings = {list_of_one}, rule_ids = ' ' || rule_ids || ' '"
+            ),
+        ];
         run_steps(db, steps).await
     }
 }

@@ -12,8 +12,9 @@ use sea_orm_migration::MigratorTrait;
 use crate::entity::{
     api_token, event, event_log, finding, scorecard, scoring_job, submission, submission_form,
 };
-use crate::error::StoreError;
+use crate::error::{internal, StoreError};
 use crate::migration::Migrator;
+use crate::packed;
 use crate::rows;
 use crate::txn::{Txn, WriteTurn, Writes};
 
@@ -94,6 +95,41 @@ pub struct NewFinding {
     pub rule_id: String,
     pub severity: i32,
     pub finding: Vec<u8>,
+}
+
+/// One stored finding, as listings and exports read it out of its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFinding {
+    /// Its place in listings: its row's `seq` shifted left by 16 bits plus
+    /// its index in the row.
+    pub seq: i64,
+    pub submission_seq: i64,
+    pub submission_id: String,
+    pub rule_id: String,
+    /// 1 info, 2 warning, 3 error: ordered so "at least warning" is a range.
+    pub severity: i32,
+    /// Protobuf-encoded `jixiao.v1.Finding`.
+    pub finding: Vec<u8>,
+    /// `form` (one form's audit) or `department` (cross-form audit).
+    pub scope: String,
+}
+
+/// The findings of `row`, in order.
+fn findings_in(row: finding::Model) -> Result<impl Iterator<Item = StoredFinding>> {
+    let base = row.seq << 16;
+    let packed = packed::unpack(row.seq, &row.findings)?;
+    Ok(packed
+        .into_iter()
+        .enumerate()
+        .map(move |(i, p)| StoredFinding {
+            seq: base + i as i64,
+            submission_seq: row.submission_seq,
+            submission_id: row.submission_id.clone(),
+            rule_id: p.rule_id,
+            severity: p.severity,
+            finding: p.finding,
+            scope: row.scope.clone(),
+        }))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -830,7 +866,7 @@ impl Store {
     }
 
     /// Every finding (per form and cross-form) of `submission_ids`, oldest first.
-    pub async fn findings_of(&self, submission_ids: &[String]) -> Result<Vec<finding::Model>> {
+    pub async fn findings_of(&self, submission_ids: &[String]) -> Result<Vec<StoredFinding>> {
         // Sorted here: an ORDER BY can turn PostgreSQL from the submission index.
         let mut rows = finding::Entity::find()
             .filter(
@@ -840,7 +876,11 @@ impl Store {
             .all(&self.db)
             .await?;
         rows.sort_by_key(|f| f.seq);
-        Ok(rows)
+        let mut out = Vec::new();
+        for row in rows {
+            out.extend(findings_in(row)?);
+        }
+        Ok(out)
     }
 
     /// Replaces a submission's findings and marks it `audited`, in one
@@ -886,23 +926,33 @@ impl Store {
         findings: Vec<(String, NewFinding)>,
     ) -> Result<()> {
         let seqs = seqs_of(&self.db, findings.iter().map(|(id, _)| id.as_str())).await?;
-        let rows = findings
-            .into_iter()
-            .map(|(submission_id, f)| {
-                Ok(finding::ActiveModel {
+        // One row per submission pointed at, in the order each first appears.
+        let mut by_submission: Vec<(String, Vec<NewFinding>)> = Vec::new();
+        let mut at_index = std::collections::HashMap::new();
+        for (submission_id, f) in findings {
+            let i = *at_index.entry(submission_id.clone()).or_insert_with(|| {
+                by_submission.push((submission_id, Vec::new()));
+                by_submission.len() - 1
+            });
+            by_submission[i].1.push(f);
+        }
+        let mut rows = Vec::new();
+        for (submission_id, list) in &by_submission {
+            for part in list.chunks(packed::PER_ROW) {
+                rows.push(finding::ActiveModel {
                     seq: NotSet,
-                    submission_seq: Set(seq_of(&seqs, &submission_id)?),
-                    submission_id: Set(submission_id),
-                    rule_id: Set(f.rule_id),
-                    severity: Set(f.severity),
-                    finding: Set(f.finding),
+                    submission_seq: Set(seq_of(&seqs, submission_id)?),
+                    submission_id: Set(submission_id.clone()),
+                    rule_ids: Set(packed::rule_ids(part)),
+                    max_severity: Set(packed::max_severity(part)),
+                    findings: Set(packed::pack(part)),
                     scope: Set(SCOPE_DEPARTMENT.into()),
                     tenant: Set(tenant.to_string()),
                     budget_unit: Set(budget_unit.to_string()),
                     fiscal_year: Set(fiscal_year),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                });
+            }
+        }
         let txn = self.write().await?;
         finding::Entity::delete_many()
             .filter(finding::Column::Scope.eq(SCOPE_DEPARTMENT))
@@ -918,13 +968,16 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` findings after position `after` (a [`StoredFinding::seq`])
+    /// that pass `f`, in order. Rows are narrowed in SQL (by their highest
+    /// severity and their rule ids) and the findings picked out of them here.
     pub async fn list_findings(
         &self,
         f: &FindingFilter,
-        after_seq: i64,
+        after: i64,
         limit: u64,
-    ) -> Result<Vec<finding::Model>> {
-        let mut q = finding::Entity::find().filter(finding::Column::Seq.gt(after_seq));
+    ) -> Result<Vec<StoredFinding>> {
+        let mut q = finding::Entity::find();
         if let Some(s) = &f.submission_id {
             // Resolved first: with a subquery SQLite may pick another index.
             let Some(&seq) = seqs_of(&self.db, [s.as_str()]).await?.get(s) else {
@@ -945,15 +998,49 @@ impl Store {
             q = q.filter(finding::Column::FiscalYear.eq(y));
         }
         if let Some(min) = f.min_severity {
-            q = q.filter(finding::Column::Severity.gte(min));
+            q = q.filter(finding::Column::MaxSeverity.gte(min));
         }
         if let Some(r) = &f.rule_id {
-            q = q.filter(finding::Column::RuleId.eq(r));
+            let escaped = r.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+            q = q.filter(
+                finding::Column::RuleIds
+                    .like(sea_orm::sea_query::LikeExpr::new(format!("% {escaped} %")).escape('!')),
+            );
         }
-        Ok(q.order_by_asc(finding::Column::Seq)
-            .limit(limit)
-            .all(&self.db)
-            .await?)
+        let wanted = |x: &StoredFinding| {
+            x.seq > after
+                && f.min_severity.is_none_or(|min| x.severity >= min)
+                && f.rule_id.as_ref().is_none_or(|r| x.rule_id == *r)
+        };
+        let limit = limit as usize;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows_per_read = limit.clamp(16, 1000) as u64;
+        let mut from_row = after.max(0) >> 16;
+        let mut out = Vec::new();
+        loop {
+            let rows = q
+                .clone()
+                .filter(finding::Column::Seq.gte(from_row))
+                .order_by_asc(finding::Column::Seq)
+                .limit(rows_per_read)
+                .all(&self.db)
+                .await?;
+            let full = rows.len() as u64 == rows_per_read;
+            for row in rows {
+                from_row = row.seq + 1;
+                for x in findings_in(row)?.filter(&wanted) {
+                    out.push(x);
+                    if out.len() == limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+        }
     }
 
     /// The newest event's cursor; 0 when there is none.
@@ -1106,13 +1193,6 @@ pub(crate) fn in_region(column: impl ColumnTrait, region: &str) -> sea_orm::Cond
         Expr::col((column.entity_name(), column))
             .like(LikeExpr::new(format!("{escaped}/%")).escape('\\')),
     )
-}
-
-fn internal(msg: &str) -> StoreError {
-    StoreError {
-        kind: crate::error::StoreErrorKind::Internal,
-        message: msg.to_string(),
-    }
 }
 
 /// Each of `ids` that exists, with its sequence number, in one query. The
@@ -1561,6 +1641,7 @@ async fn store_findings(
         .filter(|s| s.status == STATUS_AUDITED)
         .map(|s| s.seq)
         .collect();
+    // Each audited submission's stored findings, packed (rows in order).
     let mut existing: HashMap<String, Vec<(i64, Vec<u8>)>> = HashMap::new();
     if !audited.is_empty() {
         // No ORDER BY: sorted here, so the planner keeps to the submission index.
@@ -1577,7 +1658,7 @@ async fn store_findings(
             existing
                 .entry(f.submission_id)
                 .or_default()
-                .push((f.seq, f.finding));
+                .push((f.seq, f.findings));
         }
         for rows in existing.values_mut() {
             rows.sort_by_key(|(seq, _)| *seq);
@@ -1594,11 +1675,10 @@ async fn store_findings(
             continue;
         }
         let before = existing.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        let same = before.len() == findings.len()
-            && before
-                .iter()
-                .zip(findings)
-                .all(|((_, a), b)| *a == b.finding);
+        let same = before
+            .iter()
+            .flat_map(|(_, packed)| packed.iter())
+            .eq(packed::pack(findings).iter());
         if same && sub.status == STATUS_AUDITED {
             continue;
         }
@@ -1623,20 +1703,23 @@ async fn store_findings(
                 .exec(txn)
                 .await?;
         }
+        // One row per form (a form with none has none).
         let values = changed.iter().flat_map(|(sub, findings)| {
-            findings.iter().flat_map(|f| -> [Value; 9] {
-                [
-                    sub.seq.into(),
-                    sub.id.clone().into(),
-                    f.rule_id.clone().into(),
-                    f.severity.into(),
-                    f.finding.clone().into(),
-                    SCOPE_FORM.into(),
-                    sub.tenant.clone().into(),
-                    sub.budget_unit.clone().into(),
-                    sub.fiscal_year.into(),
-                ]
-            })
+            findings
+                .chunks(packed::PER_ROW)
+                .flat_map(|part| -> [Value; 9] {
+                    [
+                        sub.seq.into(),
+                        sub.id.clone().into(),
+                        packed::rule_ids(part).into(),
+                        packed::max_severity(part).into(),
+                        packed::pack(part).into(),
+                        SCOPE_FORM.into(),
+                        sub.tenant.clone().into(),
+                        sub.budget_unit.clone().into(),
+                        sub.fiscal_year.into(),
+                    ]
+                })
         });
         rows::insert(
             txn,
@@ -1644,9 +1727,9 @@ async fn store_findings(
             &[
                 "submission_seq",
                 "submission_id",
-                "rule_id",
-                "severity",
-                "finding",
+                "rule_ids",
+                "max_severity",
+                "findings",
                 "scope",
                 "tenant",
                 "budget_unit",

@@ -286,6 +286,85 @@ async fn listings_filter_and_page(store: Store) {
     assert_eq!(rest.first().unwrap().seq, events[3].seq);
 }
 
+/// A form's findings share a row; listings page through them one at a time,
+/// within a row and across rows, and filter by rule and severity exactly
+/// (a rule id with LIKE's wildcards in it matches only itself).
+async fn findings_list_one_at_a_time_out_of_their_rows(store: Store) {
+    for n in 0..3 {
+        store.submit(new_submission(n, "t", "甲")).await.unwrap();
+    }
+    let f = |rule: &str, severity: i32| NewFinding {
+        rule_id: rule.into(),
+        severity,
+        finding: format!("{rule}/{severity}").into_bytes(),
+    };
+    store
+        .replace_findings_many(
+            vec![
+                ("sub_t_0".into(), vec![f("A", 1), f("B_1", 3), f("A", 2)]),
+                ("sub_t_1".into(), vec![f("BX1", 2)]),
+                ("sub_t_2".into(), vec![f("A", 3), f("C", 1)]),
+            ],
+            5,
+        )
+        .await
+        .unwrap();
+    store
+        .replace_department_findings("t", "甲", 2024, vec![("sub_t_1".into(), f("D", 2))])
+        .await
+        .unwrap();
+    let all_pages = |filter: FindingFilter, size: u64| {
+        let store = store.clone();
+        async move {
+            let (mut after, mut out) = (0, Vec::new());
+            loop {
+                let page = store.list_findings(&filter, after, size).await.unwrap();
+                assert!(page.len() as u64 <= size);
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                out.extend(
+                    page.into_iter()
+                        .map(|x| String::from_utf8(x.finding).unwrap()),
+                );
+            }
+            out
+        }
+    };
+    assert_eq!(
+        all_pages(FindingFilter::default(), 1).await,
+        ["A/1", "B_1/3", "A/2", "BX1/2", "A/3", "C/1", "D/2"]
+    );
+    assert_eq!(all_pages(FindingFilter::default(), 3).await.len(), 7);
+    let rule = |r: &str| FindingFilter {
+        rule_id: Some(r.into()),
+        ..Default::default()
+    };
+    assert_eq!(all_pages(rule("A"), 1).await, ["A/1", "A/2", "A/3"]);
+    assert_eq!(all_pages(rule("B_1"), 2).await, ["B_1/3"]);
+    assert!(all_pages(rule("%"), 2).await.is_empty());
+    let severe = FindingFilter {
+        min_severity: Some(3),
+        ..Default::default()
+    };
+    assert_eq!(all_pages(severe, 1).await, ["B_1/3", "A/3"]);
+    let department = FindingFilter {
+        tenant: Some("t".into()),
+        budget_unit: Some("甲".into()),
+        fiscal_year: Some(2024),
+        submission_id: Some("sub_t_1".into()),
+        ..Default::default()
+    };
+    assert_eq!(all_pages(department, 5).await, ["BX1/2", "D/2"]);
+    let found = store.findings_of(&["sub_t_0".into()]).await.unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|x| (x.rule_id.as_str(), x.severity, x.scope.as_str()))
+            .collect::<Vec<_>>(),
+        [("A", 1, "form"), ("B_1", 3, "form"), ("A", 2, "form")]
+    );
+}
+
 async fn regions_take_in_the_regions_under_them(store: Store) {
     for (n, tenant) in [
         "湖南省",
@@ -595,7 +674,7 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
         }
         db.get_database_backend().build(&q)
     };
-    let submission = |id: &str, received_at: i64| -> Vec<sea_orm::Value> {
+    let submission = |id: &str, status: &str, received_at: i64| -> Vec<sea_orm::Value> {
         vec![
             id.into(),
             "t".into(),
@@ -606,7 +685,7 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
             "".into(),
             "p".into(),
             2024.into(),
-            "received".into(),
+            status.into(),
             received_at.into(),
         ]
     };
@@ -626,7 +705,11 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
                 "status",
                 "received_at",
             ],
-            vec![submission("sub_a", 1), submission("sub_b", 2)],
+            // sub_b was scored and audited before the upgrade.
+            vec![
+                submission("sub_a", "received", 1),
+                submission("sub_b", "audited", 2),
+            ],
         ),
         insert(
             "submission_forms",
@@ -675,16 +758,28 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
                 "budget_unit",
                 "fiscal_year",
             ],
-            vec![vec![
-                "sub_b".into(),
-                "R1".into(),
-                2.into(),
-                vec![7u8].into(),
-                "form".into(),
-                "t".into(),
-                "u".into(),
-                2024.into(),
-            ]],
+            vec![
+                vec![
+                    "sub_b".into(),
+                    "R1".into(),
+                    2.into(),
+                    vec![7u8].into(),
+                    "form".into(),
+                    "t".into(),
+                    "u".into(),
+                    2024.into(),
+                ],
+                vec![
+                    "sub_b".into(),
+                    "规则-2".into(),
+                    3.into(),
+                    vec![0u8, 255, 8].into(),
+                    "form".into(),
+                    "t".into(),
+                    "u".into(),
+                    2024.into(),
+                ],
+            ],
         ),
         insert(
             "scoring_jobs",
@@ -733,11 +828,43 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
         (card.submission_seq, card.recomputed_total.as_str()),
         (b.seq, "91")
     );
+    // Each old finding row became a packed list of one (migration 10).
     let findings = store.findings_of(&["sub_b".into()]).await.unwrap();
-    assert_eq!(findings.len(), 1);
     assert_eq!(
-        (findings[0].submission_seq, findings[0].finding.as_slice()),
-        (b.seq, &[7u8][..])
+        findings
+            .iter()
+            .map(|f| (
+                f.submission_seq,
+                f.rule_id.as_str(),
+                f.severity,
+                f.finding.as_slice()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (b.seq, "R1", 2, &[7u8][..]),
+            (b.seq, "规则-2", 3, &[0u8, 255, 8][..])
+        ]
+    );
+    let by_rule = FindingFilter {
+        rule_id: Some("规则-2".into()),
+        ..Default::default()
+    };
+    let listed = store.list_findings(&by_rule, 0, 10).await.unwrap();
+    assert_eq!(listed, findings[1..]);
+    // Findings stored again the same are recognised as unchanged.
+    let again = findings
+        .iter()
+        .map(|f| NewFinding {
+            rule_id: f.rule_id.clone(),
+            severity: f.severity,
+            finding: f.finding.clone(),
+        })
+        .collect();
+    let event = store.replace_findings("sub_b", again, 9).await.unwrap();
+    assert!(event.is_none(), "the same findings again write nothing");
+    assert_eq!(
+        store.findings_of(&["sub_b".into()]).await.unwrap(),
+        findings
     );
     let jobs = store.queued_jobs(0, 10).await.unwrap();
     assert_eq!(jobs.len(), 1);
@@ -826,6 +953,7 @@ on_both_backends!(
     rescoring_queues_jobs_again_and_keeps_old_scorecards,
     scorecards_and_findings_are_idempotent,
     listings_filter_and_page,
+    findings_list_one_at_a_time_out_of_their_rows,
     regions_take_in_the_regions_under_them,
     exports_read_scorecards_and_findings_a_page_at_a_time,
     the_event_log_is_trimmed_to_its_newest_events,

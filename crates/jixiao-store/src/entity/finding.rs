@@ -1,4 +1,5 @@
-//! `findings` — owned by audit; a submission's findings are replaced as a whole.
+//! `findings` — owned by audit: one row per submission and scope holding its
+//! findings packed (`packed.rs`); a submission's findings are replaced as a whole.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,11 +10,13 @@ pub struct Model {
     /// The submission's sequence number, which the index is keyed on.
     pub submission_seq: i64,
     pub submission_id: String,
-    pub rule_id: String,
-    /// 1 info, 2 warning, 3 error: ordered so "at least warning" is a range.
-    pub severity: i32,
-    /// Protobuf-encoded `jixiao.v1.Finding`.
-    pub finding: Vec<u8>,
+    /// The rule ids of the row's findings, each once between spaces (` R1 R2 `).
+    pub rule_ids: String,
+    /// The highest severity in the row: 1 info, 2 warning, 3 error.
+    pub max_severity: i32,
+    /// The row's findings, packed: each a severity, a rule id and a
+    /// protobuf-encoded `jixiao.v1.Finding`.
+    pub findings: Vec<u8>,
     /// `form` (one form's audit) or `department` (cross-form audit).
     pub scope: String,
     pub tenant: String,
