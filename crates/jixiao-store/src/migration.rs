@@ -482,27 +482,36 @@ impl MigrationName for Lz4Blobs {
 impl MigrationTrait for Lz4Blobs {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
-        if db.get_database_backend() != sea_orm::DbBackend::Postgres {
-            return Ok(());
-        }
-        let lz4 = db
-            .query_one(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' \
-                 AND 'lz4' = ANY(enumvals)",
-            ))
-            .await?
-            .is_some();
-        if lz4 {
-            for (table, column) in [("submission_forms", "form"), ("scorecards", "card")] {
-                db.execute_unprepared(&format!(
-                    "ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4"
-                ))
-                .await?;
-            }
-        }
-        Ok(())
+        compress_with_lz4(db, &[("submission_forms", "form"), ("scorecards", "card")]).await
     }
+}
+
+/// On a PostgreSQL server with lz4, these blob columns are compressed with
+/// it; elsewhere nothing changes.
+async fn compress_with_lz4(
+    db: &SchemaManagerConnection<'_>,
+    columns: &[(&str, &str)],
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let lz4 = db
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' \
+             AND 'lz4' = ANY(enumvals)",
+        ))
+        .await?
+        .is_some();
+    if lz4 {
+        for (table, column) in columns {
+            db.execute_unprepared(&format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4"
+            ))
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The two updates every form goes through stop rewriting indexes. A
@@ -583,7 +592,9 @@ impl MigrationTrait for FindingsPerForm {
                 "UPDATE findings SET findings = {list_of_one}, rule_ids = ' ' || rule_ids || ' '"
             ),
         ];
-        run_steps(db, steps).await
+        run_steps(db, steps).await?;
+        // A form's findings together pass the size PostgreSQL compresses at.
+        compress_with_lz4(db, &[("findings", "findings")]).await
     }
 }
 

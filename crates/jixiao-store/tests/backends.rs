@@ -900,10 +900,10 @@ async fn postgres_keeps_its_rows_through_the_upgrade() {
     an_older_database_keeps_its_rows_through_the_upgrade(postgres_url("upgrade").await).await
 }
 
-/// PostgreSQL compresses forms and scorecards with lz4 (its pglz cost a
-/// tenth of the machine), and they read back as they were written.
+/// PostgreSQL compresses forms, scorecards and findings with lz4 (its pglz
+/// cost a tenth of the machine), and they read back as they were written.
 #[tokio::test]
-async fn postgres_compresses_forms_and_scorecards_with_lz4() {
+async fn postgres_compresses_forms_scorecards_and_findings_with_lz4() {
     let url = postgres_url("lz4").await;
     let store = Store::connect(&url).await.unwrap();
     // Past PostgreSQL's 2 KiB threshold, and compressible, as forms are.
@@ -914,8 +914,23 @@ async fn postgres_compresses_forms_and_scorecards_with_lz4() {
     let mut card = new_card("sub_t_1", "90");
     card.card = "评分明细 ".repeat(300).into_bytes();
     store.save_scorecards(vec![card.clone()]).await.unwrap();
+    let findings: Vec<NewFinding> = (0..8)
+        .map(|n| NewFinding {
+            rule_id: format!("R{n}"),
+            severity: 2,
+            finding: "执行数超过预算数 ".repeat(40).into_bytes(),
+        })
+        .collect();
+    store
+        .replace_findings("sub_t_1", findings.clone(), 3)
+        .await
+        .unwrap();
     let db = Database::connect(&url).await.unwrap();
-    for (table, column) in [("submission_forms", "form"), ("scorecards", "card")] {
+    for (table, column) in [
+        ("submission_forms", "form"),
+        ("scorecards", "card"),
+        ("findings", "findings"),
+    ] {
         let row = db
             .query_one(sea_orm::Statement::from_string(
                 sea_orm::DbBackend::Postgres,
@@ -935,6 +950,17 @@ async fn postgres_compresses_forms_and_scorecards_with_lz4() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.card, card.card);
+    let read: Vec<Vec<u8>> = store
+        .findings_of(&["sub_t_1".into()])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.finding)
+        .collect();
+    assert_eq!(
+        read,
+        findings.into_iter().map(|f| f.finding).collect::<Vec<_>>()
+    );
 }
 
 macro_rules! on_both_backends {
