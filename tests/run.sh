@@ -24,9 +24,17 @@ if ! command -v chromium >/dev/null 2>&1; then
     { apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-noto-cjk >/dev/null; }
 fi
 chromium --version
-# Databases left by earlier test runs.
-psql -h 127.0.0.1 -U postgres -d test -Atc "select datname from pg_database where datname like 'jixiao_t_%'" |
-  while read -r db; do psql -h 127.0.0.1 -U postgres -d test -qc "drop database if exists $db" || true; done
+# The tests' PostgreSQL databases, dropped before (what a failed run left)
+# and after the run; their files go in a temporary directory of the run's
+# own, removed at its end (SQLite logs of up to 50 MiB among them).
+drop_test_databases() {
+  psql -h 127.0.0.1 -U postgres -d test -Atc "select datname from pg_database where datname like 'jixiao_t_%'" |
+    while read -r db; do psql -h 127.0.0.1 -U postgres -d test -qc "drop database if exists $db" || true; done
+}
+drop_test_databases
+TEST_TMP=$(mktemp -d -t jixiao-ci-XXXXXX)
+cleanup() { rm -rf "$TEST_TMP"; drop_test_databases; }
+trap cleanup EXIT
 
 echo "== format and lints"
 cargo fmt --all -- --check
@@ -35,7 +43,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== rust tests"
 # A hung test fails the run (the harness names tests running over 60 s)
 # instead of holding CI until its own limit.
-timeout --kill-after=30s 40m cargo test --workspace
+TMPDIR="$TEST_TMP" timeout --kill-after=30s 40m cargo test --workspace
 
 echo "== python grpcio client against jixiao serve"
 python3 -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
@@ -47,7 +55,7 @@ DATA=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "${CARGO_TARGET_DIR:-$ROOT/target}/debug/jixiao" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"; cleanup' EXIT
 status=0
 JIXIAO_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/jixiao" JIXIAO_ADDR="127.0.0.1:$PORT" python3 -m pytest -q tests/python || status=$?
 # Graceful shutdown on SIGTERM must end the process cleanly.

@@ -339,9 +339,20 @@ fn spawn(
     })
 }
 
-async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
+/// Waits until `url` answers health checks; fails at once when one of
+/// `servers` has exited (a bad setting, say: its log says which).
+async fn connect(url: &str, servers: &mut [Spawned], wait: Duration) -> anyhow::Result<Channel> {
     let deadline = Instant::now() + wait;
     loop {
+        for s in servers.iter_mut() {
+            if let Some(status) = s.child.try_wait()? {
+                anyhow::bail!(
+                    "{} exited ({status}) before {url} came up: see its log, {}.log",
+                    s.name,
+                    s.name
+                );
+            }
+        }
         match Channel::from_shared(url.to_string())?.connect().await {
             Ok(ch) => {
                 let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
@@ -385,7 +396,7 @@ fn ms(d: Duration) -> String {
 async fn send_all(
     channel: Channel,
     token: &str,
-    forms: Arc<dyn Fn(u64) -> v1::SubmitFormRequest + Send + Sync>,
+    forms: Forms,
     n: u64,
     args: &Args,
 ) -> anyhow::Result<Sent> {
@@ -518,7 +529,83 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         None => std::env::temp_dir().join(format!("jixiao-loadgen-{run}")),
     };
     std::fs::create_dir_all(&dir)?;
+    let forms = {
+        let (templates, run, tenant, defects) = (
+            templates.clone(),
+            run.clone(),
+            tenant.clone(),
+            args.defect_percent,
+        );
+        Arc::new(move |i: u64| v1::SubmitFormRequest {
+            tenant: tenant.clone(),
+            form: Some(synthetic(&templates, &run, &tenant, i, defects)),
+            rulebook_id: String::new(),
+        }) as Forms
+    };
+    let mut servers: Vec<Spawned> = Vec::new();
+    let mut run_database = None;
+    let measured = pipeline(
+        &args,
+        &dir,
+        &run,
+        &tenant,
+        forms.clone(),
+        &mut servers,
+        &mut run_database,
+    )
+    .await;
+    // What the run made goes with it, whether it succeeded or not: the
+    // servers stop before their database is dropped.
+    drop(servers);
+    let cleaned = match run_database {
+        Some(db) => async {
+            db.drop_database().await?;
+            delete_run_keys(&args.redis_url, &redis_prefix(&run)).await
+        }
+        .await
+        .context("removing the run's database and Redis keys"),
+        None => Ok(()),
+    };
+    let outcome = match measured {
+        Ok(e2e) => match cleaned {
+            Ok(()) if args.ceiling => ceiling(&args, &dir, forms, e2e).await,
+            other => other,
+        },
+        Err(e) => Err(e),
+    };
+    // A directory of our own making goes with the run (a million forms is
+    // ~8 GB); a failed run keeps the servers' logs in it.
+    if args.work_dir.is_none() {
+        if outcome.is_ok() {
+            let _ = std::fs::remove_dir_all(&dir);
+        } else {
+            let _ = std::fs::remove_dir_all(dir.join("data"));
+            eprintln!("loadgen: the servers' logs are kept in {}", dir.display());
+        }
+    }
+    outcome.map(|()| true)
+}
 
+type Forms = Arc<dyn Fn(u64) -> v1::SubmitFormRequest + Send + Sync>;
+
+/// Each run's keys in the shared Redis start with this, deleted with its database.
+fn redis_prefix(run: &str) -> String {
+    format!("loadgen-{run}")
+}
+
+/// Starts the servers `args` asks for (into `servers`, and the run's
+/// database into `run_database`, for the caller to remove whatever happens
+/// here), sends the forms, waits until every one is audited, and prints the
+/// figures. Returns the end-to-end rate.
+async fn pipeline(
+    args: &Args,
+    dir: &std::path::Path,
+    run: &str,
+    tenant: &str,
+    forms: Forms,
+    servers: &mut Vec<Spawned>,
+    run_database: &mut Option<RunDatabase>,
+) -> anyhow::Result<f64> {
     let mut settings: Vec<(String, String)> = Vec::new();
     for kv in &args.server_config {
         let (k, v) = kv
@@ -529,10 +616,6 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             v.trim().to_string(),
         ));
     }
-    let mut servers: Vec<Spawned> = Vec::new();
-    let mut run_database = None;
-    // Each run's keys in the shared Redis, deleted with its database.
-    let redis_prefix = format!("loadgen-{run}");
     let url = match args.spawn {
         Spawn::None => {
             let host = args
@@ -547,7 +630,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
         Spawn::Embedded => {
             let port = free_port()?;
             servers.push(spawn(
-                &dir,
+                dir,
                 "embedded",
                 &[
                     "serve".into(),
@@ -561,17 +644,17 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             format!("http://127.0.0.1:{port}")
         }
         Spawn::ScaleOut => {
-            let db = RunDatabase::create(&args.postgres_url, &run).await?;
+            let db = run_database.insert(RunDatabase::create(&args.postgres_url, run).await?);
             let port = free_port()?;
             let front = format!("http://127.0.0.1:{port}");
             let mut env = vec![
                 ("JIXIAO_DATABASE_URL".to_string(), db.url.clone()),
                 ("JIXIAO_REDIS_URL".to_string(), args.redis_url.clone()),
-                ("JIXIAO_REDIS_PREFIX".to_string(), redis_prefix.clone()),
+                ("JIXIAO_REDIS_PREFIX".to_string(), redis_prefix(run)),
             ];
             env.extend(settings.iter().cloned());
             servers.push(spawn(
-                &dir,
+                dir,
                 "front",
                 &[
                     "serve".into(),
@@ -582,7 +665,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
                 ],
                 &env,
             )?);
-            connect(&front, Duration::from_secs(60)).await?;
+            connect(&front, servers, Duration::from_secs(60)).await?;
             // Each worker audits its own batches (the audit role in its
             // process: findings commit with the scorecards) and reads forms
             // from the front.
@@ -590,7 +673,7 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             worker_env.push(("JIXIAO_PEERS__INTAKE".into(), front.clone()));
             for w in 0..args.workers.max(1) {
                 servers.push(spawn(
-                    &dir,
+                    dir,
                     &format!("scoring-{w}"),
                     &[
                         "serve".into(),
@@ -602,43 +685,21 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
                     &worker_env,
                 )?);
             }
-            run_database = Some(db);
             front
         }
     };
-    let channel = connect(&url, Duration::from_secs(60)).await?;
-
-    let forms = {
-        let (templates, run, tenant, defects) = (
-            templates.clone(),
-            run.clone(),
-            tenant.clone(),
-            args.defect_percent,
-        );
-        Arc::new(move |i: u64| v1::SubmitFormRequest {
-            tenant: tenant.clone(),
-            form: Some(synthetic(&templates, &run, &tenant, i, defects)),
-            rulebook_id: String::new(),
-        }) as Arc<dyn Fn(u64) -> v1::SubmitFormRequest + Send + Sync>
-    };
+    let channel = connect(&url, servers, Duration::from_secs(60)).await?;
     let deadline = Instant::now() + Duration::from_secs(args.max_secs);
     let (expected, expected_rx) = tokio::sync::watch::channel(args.forms);
     let watcher = tokio::spawn(audited(
         channel.clone(),
         args.token.clone(),
-        tenant.clone(),
+        tenant.to_string(),
         expected_rx,
         deadline,
     ));
     let first_sent = Instant::now();
-    let sent = send_all(
-        channel.clone(),
-        &args.token,
-        forms.clone(),
-        args.forms,
-        &args,
-    )
-    .await?;
+    let sent = send_all(channel.clone(), &args.token, forms, args.forms, args).await?;
     // A form intake rejected or refused is never audited.
     expected.send_replace(sent.forms.saturating_sub(sent.rejected));
     let end_to_end = watcher.await??.duration_since(first_sent);
@@ -696,40 +757,39 @@ pub async fn run(args: Args) -> anyhow::Result<bool> {
             rss.join(", ")
         }
     );
-    drop(servers);
-    if let Some(db) = run_database {
-        db.drop_database().await?;
-        delete_run_keys(&args.redis_url, &redis_prefix).await?;
-    }
+    Ok(e2e)
+}
 
-    if args.ceiling {
-        let port = free_port()?;
-        let echo = spawn(
-            &dir,
-            "echo",
-            &[
-                "loadgen-echo".into(),
-                "--listen".into(),
-                format!("127.0.0.1:{port}"),
-            ],
-            &[],
-        )?;
-        let url = format!("http://127.0.0.1:{port}");
-        let ch = connect(&url, Duration::from_secs(30)).await?;
-        let ceiling = send_all(ch, "", forms, args.forms, &args).await?;
-        let rate = ceiling.forms as f64 / ceiling.elapsed.as_secs_f64();
-        println!(
-            "ceiling:     {rate:.0} forms/s through a bare tonic service (same payloads, same client; p99 {}); the pipeline is {:.0}% of it end to end",
-            ms(percentile(&ceiling.latencies, 0.99)),
-            100.0 * e2e / rate
-        );
-        drop(echo);
-    }
-    // A directory of our own making goes with the run (a million forms is ~8 GB).
-    if args.work_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    Ok(true)
+/// The same forms through a bare tonic service, once the pipeline's servers
+/// have stopped: the pipeline's rate as a share of this machine's RPC ceiling.
+async fn ceiling(args: &Args, dir: &std::path::Path, forms: Forms, e2e: f64) -> anyhow::Result<()> {
+    let port = free_port()?;
+    let mut echo = spawn(
+        dir,
+        "echo",
+        &[
+            "loadgen-echo".into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+        ],
+        &[],
+    )?;
+    let url = format!("http://127.0.0.1:{port}");
+    let ch = connect(
+        &url,
+        std::slice::from_mut(&mut echo),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let ceiling = send_all(ch, "", forms, args.forms, args).await?;
+    let rate = ceiling.forms as f64 / ceiling.elapsed.as_secs_f64();
+    println!(
+        "ceiling:     {rate:.0} forms/s through a bare tonic service (same payloads, same client; p99 {}); the pipeline is {:.0}% of it end to end",
+        ms(percentile(&ceiling.latencies, 0.99)),
+        100.0 * e2e / rate
+    );
+    drop(echo);
+    Ok(())
 }
 
 /// The ceiling's server: intake's contract with nothing behind it.
