@@ -5,6 +5,7 @@ mod peers;
 mod worker;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use jixiao_form::{content_digest, Form};
 use jixiao_proto::convert::{now_millis, rulebook_to_proto, scorecard_to_proto};
@@ -27,14 +28,22 @@ pub struct ScoringService {
     store: Store,
     queue: Arc<dyn JobQueue>,
     rulebooks: Arc<Rulebooks>,
+    /// How long RescoreBatch waits for room in a full queue, per page.
+    backlog_wait: Duration,
 }
 
 impl ScoringService {
-    pub fn new(store: Store, queue: Arc<dyn JobQueue>, rulebooks: Arc<Rulebooks>) -> Self {
+    pub fn new(
+        store: Store,
+        queue: Arc<dyn JobQueue>,
+        rulebooks: Arc<Rulebooks>,
+        backlog_wait: Duration,
+    ) -> Self {
         Self {
             store,
             queue,
             rulebooks,
+            backlog_wait,
         }
     }
 
@@ -120,6 +129,19 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
                 .map_err(ApiError::from)?;
             let Some(last) = page.last() else { break };
             after = last.seq;
+            // Bounded as intake is: a rescore of a whole province waits for
+            // the workers page by page instead of flooding the queue. Pages
+            // queued before a refusal stay queued.
+            if !self.queue.room(self.backlog_wait).await {
+                return Err(ApiError::ResourceExhausted {
+                    message: format!(
+                        "scoring is behind: the queue has had no room for {} s; {queued} submissions were queued, retry later for the rest",
+                        self.backlog_wait.as_secs()
+                    ),
+                    retry_after: Some(Duration::from_secs(1)),
+                }
+                .into());
+            }
             let ids: Vec<String> = page.iter().map(|s| s.id.clone()).collect();
             // Committed first: should the enqueue fail, the jobs are relayed at the next start.
             self.store
@@ -170,5 +192,94 @@ impl v1::scoring_service_server::ScoringService for ScoringService {
             .filter(|_| !id.trim().is_empty())
             .ok_or_else(|| ApiError::not_found(format!("rulebook {id:?} does not exist")))?;
         Ok(Response::new(rulebook_to_proto(rb, true)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jixiao_auth::Caller;
+    use jixiao_proto::v1::scoring_service_server::ScoringService as _;
+    use jixiao_queue::InProcessQueue;
+    use jixiao_store::NewSubmission;
+
+    fn stored(n: u32) -> NewSubmission {
+        NewSubmission {
+            id: format!("sub_{n}"),
+            tenant: "湖南省".into(),
+            content_digest: format!("digest {n}"),
+            kind: "project".into(),
+            budget_unit: "甲".into(),
+            competent_department: String::new(),
+            implementing_unit: String::new(),
+            project_name: format!("项目{n}"),
+            fiscal_year: 2024,
+            form: vec![],
+            received_at: 1,
+            rulebook_id: "cn-national-default".into(),
+            trace_context: String::new(),
+        }
+    }
+
+    /// RescoreBatch waits for room in a full queue as intake does, and is
+    /// refused, with a retry hint, when none comes: a rescore of a whole
+    /// province cannot flood the queue past its bound.
+    #[tokio::test]
+    async fn rescoring_is_bounded_by_the_queue() {
+        let path =
+            std::env::temp_dir().join(format!("jixiao-rescore-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        store
+            .submit_many((0..3).map(stored).collect())
+            .await
+            .unwrap();
+        let rulebooks = Rulebooks::new(
+            jixiao_scoring::builtin_rulebooks().unwrap(),
+            "cn-national-default",
+        )
+        .unwrap();
+        let rescore = |queue: Arc<InProcessQueue>| {
+            let service = ScoringService::new(
+                store.clone(),
+                queue,
+                Arc::new(rulebooks.clone()),
+                Duration::from_millis(200),
+            );
+            async move {
+                let mut request = Request::new(v1::RescoreBatchRequest {
+                    rulebook_id: "example-province-2023".into(),
+                    tenant: "湖南省".into(),
+                    ..Default::default()
+                });
+                request.extensions_mut().insert(Caller::unrestricted(""));
+                service.rescore_batch(request).await
+            }
+        };
+        // A queue with room takes the three jobs.
+        let roomy = Arc::new(InProcessQueue::with_capacity(8));
+        assert_eq!(rescore(roomy.clone()).await.unwrap().into_inner().queued, 3);
+        assert_eq!(roomy.depth().await.unwrap().0, 3);
+        // A full one, with no worker to drain it, refuses and queues nothing.
+        let full = Arc::new(InProcessQueue::with_capacity(1));
+        full.enqueue(vec![Job {
+            submission_id: "sub_0".into(),
+            rulebook_id: "cn-national-default".into(),
+            trace_context: String::new(),
+            form: None,
+        }])
+        .await
+        .unwrap();
+        let err = rescore(full.clone()).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
+        assert!(
+            err.message().contains("0 submissions were queued"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(full.depth().await.unwrap().0, 1);
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -259,9 +259,14 @@ impl Bound {
         });
         let max_message = config.limits.max_message_bytes;
         let scoring = config.has(Role::Scoring).then(|| {
-            ScoringService::new(store.clone(), queue.clone(), rulebooks.clone())
-                .into_server()
-                .max_decoding_message_size(max_message)
+            ScoringService::new(
+                store.clone(),
+                queue.clone(),
+                rulebooks.clone(),
+                Duration::from_secs(config.worker.backlog_wait_secs),
+            )
+            .into_server()
+            .max_decoding_message_size(max_message)
         });
         let audit = config.has(Role::Audit).then(|| {
             Arc::new(AuditService::new(
