@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(Lz4Blobs),
             Box::new(UpdatesInPlace),
             Box::new(FindingsPerForm),
+            Box::new(JobsWithoutState),
         ]
     }
 }
@@ -595,6 +596,27 @@ impl MigrationTrait for FindingsPerForm {
         run_steps(db, steps).await?;
         // A form's findings together pass the size PostgreSQL compresses at.
         compress_with_lz4(db, &[("findings", "findings")]).await
+    }
+}
+
+/// A scoring job's `state` said `queued` on every row since done jobs are
+/// deleted (migration 9): a value bound and stored per form for nothing.
+struct JobsWithoutState;
+
+impl MigrationName for JobsWithoutState {
+    fn name(&self) -> &str {
+        "m20261204_000011_jobs_without_state"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for JobsWithoutState {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        run_steps(
+            m.get_connection(),
+            vec!["ALTER TABLE scoring_jobs DROP COLUMN state".into()],
+        )
+        .await
     }
 }
 

@@ -24,8 +24,6 @@ pub const STATUS_RECEIVED: &str = SubmissionStatus::Received.as_str();
 pub const STATUS_SCORED: &str = SubmissionStatus::Scored.as_str();
 pub const STATUS_AUDITED: &str = SubmissionStatus::Audited.as_str();
 
-pub const JOB_QUEUED: &str = "queued";
-
 /// Findings of one form's audit, and of a department's cross-form audit.
 pub const SCOPE_FORM: &str = "form";
 pub const SCOPE_DEPARTMENT: &str = "department";
@@ -476,7 +474,7 @@ impl Store {
             .map(|&i| std::mem::take(&mut news[i].form))
             .collect();
         // A job's first value, its submission's sequence, is known once stored.
-        let jobs: Vec<[Value; 6]> = distinct
+        let jobs: Vec<[Value; 5]> = distinct
             .iter()
             .map(|&i| {
                 let n = &news[i];
@@ -484,7 +482,6 @@ impl Store {
                     Value::BigInt(None),
                     n.id.clone().into(),
                     n.rulebook_id.clone().into(),
-                    JOB_QUEUED.into(),
                     n.received_at.into(),
                     n.trace_context.clone().into(),
                 ]
@@ -563,7 +560,6 @@ impl Store {
                             "submission_seq",
                             "submission_id",
                             "rulebook_id",
-                            "state",
                             "enqueued_at",
                             "trace_context",
                         ],
@@ -714,7 +710,6 @@ impl Store {
                 submission_seq: Set(seq),
                 submission_id: Set(id),
                 rulebook_id: Set(rulebook_id.to_string()),
-                state: Set(JOB_QUEUED.into()),
                 enqueued_at: Set(at),
                 trace_context: Set(trace_context.to_string()),
             }
@@ -725,7 +720,6 @@ impl Store {
                 scoring_job::Column::RulebookId,
             ])
             .update_columns([
-                scoring_job::Column::State,
                 scoring_job::Column::EnqueuedAt,
                 scoring_job::Column::TraceContext,
             ])
@@ -741,7 +735,6 @@ impl Store {
     /// refills the queue at start and when the queue lost jobs.
     pub async fn queued_jobs(&self, after_seq: i64, limit: u64) -> Result<Vec<scoring_job::Model>> {
         Ok(scoring_job::Entity::find()
-            .filter(scoring_job::Column::State.eq(JOB_QUEUED))
             .filter(scoring_job::Column::Seq.gt(after_seq))
             .order_by_asc(scoring_job::Column::Seq)
             .limit(limit)
@@ -754,7 +747,6 @@ impl Store {
     pub async fn count_jobs_queued_before(&self, cutoff: i64) -> Result<u64> {
         use sea_orm::PaginatorTrait;
         Ok(scoring_job::Entity::find()
-            .filter(scoring_job::Column::State.eq(JOB_QUEUED))
             .filter(scoring_job::Column::EnqueuedAt.lt(cutoff))
             .count(&self.db)
             .await?)
@@ -1303,7 +1295,6 @@ fn submit_outcomes(
                         submission_seq: seq,
                         submission_id: n.id.clone(),
                         rulebook_id: n.rulebook_id,
-                        state: JOB_QUEUED.to_string(),
                         enqueued_at: n.received_at,
                         trace_context: n.trace_context,
                     };

@@ -12,8 +12,6 @@ pub struct Model {
     pub submission_seq: i64,
     pub submission_id: String,
     pub rulebook_id: String,
-    /// `queued` (done jobs are deleted; rows of older versions said `done`).
-    pub state: String,
     pub enqueued_at: i64,
     /// W3C traceparent of the request that queued the job; empty for none.
     pub trace_context: String,
