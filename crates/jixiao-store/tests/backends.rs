@@ -99,7 +99,7 @@ async fn submissions_are_stored_once_per_content(store: Store) {
     // The job returned is the one stored, waiting for the relay or a worker.
     assert_eq!(
         store.queued_jobs(0, 10).await.unwrap(),
-        [created.job.clone()]
+        std::slice::from_ref(&created.job)
     );
     assert_eq!(created.event.event_type, "received");
 
