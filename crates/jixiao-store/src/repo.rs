@@ -171,13 +171,18 @@ pub struct Store {
     db: DatabaseConnection,
     /// Where write transactions begin.
     writes: Writes,
-    /// SQLite has one writer: write transactions queue here, in this process,
-    /// rather than collide and sleep in SQLite's busy handler.
-    writer: Option<std::sync::Arc<WriterGate>>,
-    /// SQLite's write transactions run on a thread of their own: one holding
-    /// the gate resumes as soon as SQLite answers, not after the intake and
-    /// scoring work queued on the shared runtime's threads.
-    writer_thread: Option<std::sync::Arc<WriterThread>>,
+    /// SQLite's one writer (none on PostgreSQL).
+    sqlite_writer: Option<std::sync::Arc<SqliteWriter>>,
+}
+
+/// How SQLite's one writer is shared. Write transactions queue at the gate,
+/// in this process, rather than collide and sleep in SQLite's busy handler;
+/// and they run on a thread of their own, so that one holding the gate
+/// resumes as soon as SQLite answers, not after the intake and scoring work
+/// queued on the shared runtime's threads.
+struct SqliteWriter {
+    gate: std::sync::Arc<WriterGate>,
+    thread: WriterThread,
 }
 
 /// A single-threaded runtime on its own thread; it stops when dropped.
@@ -374,22 +379,22 @@ impl Store {
         } else {
             Writes::Postgres(db.get_postgres_connection_pool().clone())
         };
-        let writer = sqlite.then(|| std::sync::Arc::new(WriterGate::default()));
-        if let Some(gate) = &writer {
-            tokio::spawn(run_checkpoints(db.clone(), std::sync::Arc::downgrade(gate)));
-        }
-        let writer_thread = if sqlite {
-            Some(std::sync::Arc::new(
-                WriterThread::start().map_err(|e| internal(&format!("writer thread: {e}")))?,
-            ))
+        let sqlite_writer = if sqlite {
+            let gate = std::sync::Arc::new(WriterGate::default());
+            tokio::spawn(run_checkpoints(
+                db.clone(),
+                std::sync::Arc::downgrade(&gate),
+            ));
+            let thread =
+                WriterThread::start().map_err(|e| internal(&format!("writer thread: {e}")))?;
+            Some(std::sync::Arc::new(SqliteWriter { gate, thread }))
         } else {
             None
         };
         Ok(Store {
             db,
             writes,
-            writer,
-            writer_thread,
+            sqlite_writer,
         })
     }
 
@@ -398,8 +403,9 @@ impl Store {
         &self,
         work: impl std::future::Future<Output = Result<T>> + Send + 'static,
     ) -> Result<T> {
-        match &self.writer_thread {
-            Some(t) => t
+        match &self.sqlite_writer {
+            Some(w) => w
+                .thread
                 .handle
                 .spawn(work)
                 .await
@@ -416,8 +422,8 @@ impl Store {
 
     /// As [`Store::write`]; `intake` goes before the other writers.
     async fn write_as(&self, intake: bool) -> Result<Txn> {
-        let turn = match &self.writer {
-            Some(w) => Some(w.enter(intake).await),
+        let turn = match &self.sqlite_writer {
+            Some(w) => Some(w.gate.enter(intake).await),
             None => None,
         };
         Ok(Txn::begin(&self.writes, turn).await?)
