@@ -226,9 +226,10 @@ mod tests {
     /// province cannot flood the queue past its bound.
     #[tokio::test]
     async fn rescoring_is_bounded_by_the_queue() {
-        let path =
-            std::env::temp_dir().join(format!("jixiao-rescore-{}.sqlite", std::process::id()));
-        let _ = std::fs::remove_file(&path);
+        let dir = std::env::temp_dir().join(format!("jixiao-rescore-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("store.sqlite");
         let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
             .await
             .unwrap();
@@ -280,6 +281,7 @@ mod tests {
             err.message()
         );
         assert_eq!(full.depth().await.unwrap().0, 1);
-        let _ = std::fs::remove_file(&path);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
