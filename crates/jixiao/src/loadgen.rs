@@ -283,6 +283,25 @@ async fn delete_run_keys(url: &str, prefix: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Seconds the machine's CPUs have been busy (user, nice, system, irq and
+/// softirq in `/proc/stat`): steadier than forms/s on a machine whose speed
+/// varies, as it counts the work rather than the time. `None` off Linux.
+fn machine_busy_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq …, in USER_HZ (100 on Linux).
+    let busy = [0, 1, 2, 5, 6]
+        .iter()
+        .map(|&i| ticks.get(i).copied().unwrap_or(0))
+        .sum::<u64>();
+    Some(busy as f64 / 100.0)
+}
+
 /// A child `jixiao serve`, killed when dropped.
 struct Spawned {
     child: Child,
@@ -698,11 +717,15 @@ async fn pipeline(
         expected_rx,
         deadline,
     ));
+    let busy_before = machine_busy_secs();
     let first_sent = Instant::now();
     let sent = send_all(channel.clone(), &args.token, forms, args.forms, args).await?;
     // A form intake rejected or refused is never audited.
     expected.send_replace(sent.forms.saturating_sub(sent.rejected));
     let end_to_end = watcher.await??.duration_since(first_sent);
+    let busy = machine_busy_secs()
+        .zip(busy_before)
+        .map(|(after, before)| after - before);
     let rss: Vec<String> = servers
         .iter()
         .map(|s| format!("{} {} MiB", s.name, s.peak_rss_mib().unwrap_or(0)))
@@ -749,6 +772,12 @@ async fn pipeline(
         "end to end:  {e2e:.0} forms/s (every form scored and audited {:.1} s after the first was sent)",
         end_to_end.as_secs_f64()
     );
+    if let Some(busy) = busy {
+        println!(
+            "machine CPU: {:.0} µs per form (every process on the machine, the client, PostgreSQL and Redis included)",
+            busy * 1e6 / sent.forms.max(1) as f64
+        );
+    }
     println!(
         "peak RSS:    {}",
         if rss.is_empty() {

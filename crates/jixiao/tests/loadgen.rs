@@ -81,6 +81,7 @@ async fn a_scale_out_run_reports_its_figures_and_leaves_nothing_behind() {
     );
     assert!(stdout.contains(", 0 rejected)"), "{stdout}");
     assert!(stdout.contains("end to end: "), "{stdout}");
+    assert!(stdout.contains(" µs per form (every process"), "{stdout}");
     assert!(stdout.contains("peak RSS:    front "), "{stdout}");
     assert!(stdout.contains("scoring-0 "), "{stdout}");
     let after = leftovers().await;
