@@ -581,7 +581,7 @@ impl MigrationTrait for FindingsPerForm {
             "CAST(unhex(printf('%08X%08X', max_severity, length(CAST(rule_ids AS BLOB)))) \
              || CAST(rule_ids AS BLOB) || unhex(printf('%08X', length(findings))) || findings AS BLOB)"
         } else {
-            "int4send(max_severity) || int4send(octet_length(rule_ids)) \
+            "int4send(max_severity) || int4send(octet_length(convert_to(rule_ids, 'UTF8'))) \
              || convert_to(rule_ids, 'UTF8') || int4send(octet_length(findings)) || findings"
         };
         let steps = vec![

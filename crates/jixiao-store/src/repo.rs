@@ -1672,10 +1672,15 @@ async fn store_findings(
             continue;
         }
         let before = existing.get(id).map(Vec::as_slice).unwrap_or(&[]);
-        let same = before
-            .iter()
-            .flat_map(|(_, packed)| packed.iter())
-            .eq(packed::pack(findings).iter());
+        // Nothing stored (a first audit): the same only if there is nothing now.
+        let same = if before.is_empty() {
+            findings.is_empty()
+        } else {
+            before
+                .iter()
+                .flat_map(|(_, packed)| packed.iter())
+                .eq(packed::pack(findings).iter())
+        };
         if same && sub.status == STATUS_AUDITED {
             continue;
         }
