@@ -42,6 +42,16 @@ async fn leftovers() -> (HashSet<String>, HashSet<String>) {
     (databases, keys.into_iter().collect())
 }
 
+/// Fails when a run database or Redis key exists that did not `before`.
+async fn assert_nothing_left_since(before: &(HashSet<String>, HashSet<String>)) {
+    let (databases, keys) = leftovers().await;
+    assert!(
+        databases.is_subset(&before.0),
+        "databases left: {databases:?}"
+    );
+    assert!(keys.is_subset(&before.1), "Redis keys left: {keys:?}");
+}
+
 /// Runs `jixiao loadgen ARGS` (on its default PostgreSQL and Redis, the
 /// local ones) with a temporary directory of its own.
 fn loadgen(tmp: &PathBuf, args: &[&str]) -> Output {
@@ -84,17 +94,7 @@ async fn a_scale_out_run_reports_its_figures_and_leaves_nothing_behind() {
     assert!(stdout.contains(" µs per form (every process"), "{stdout}");
     assert!(stdout.contains("peak RSS:    front "), "{stdout}");
     assert!(stdout.contains("scoring-0 "), "{stdout}");
-    let after = leftovers().await;
-    assert!(
-        after.0.is_subset(&before.0),
-        "databases left: {:?}",
-        after.0
-    );
-    assert!(
-        after.1.is_subset(&before.1),
-        "Redis keys left: {:?}",
-        after.1
-    );
+    assert_nothing_left_since(&before).await;
     assert_eq!(
         std::fs::read_dir(&tmp).unwrap().count(),
         0,
@@ -131,16 +131,6 @@ async fn a_failed_run_names_the_server_and_keeps_only_its_logs() {
     let log = std::fs::read_to_string(kept.join("front.log")).unwrap();
     assert!(log.contains("queue_capacity"), "{log}");
     assert!(!kept.join("data").exists());
-    let after = leftovers().await;
-    assert!(
-        after.0.is_subset(&before.0),
-        "databases left: {:?}",
-        after.0
-    );
-    assert!(
-        after.1.is_subset(&before.1),
-        "Redis keys left: {:?}",
-        after.1
-    );
+    assert_nothing_left_since(&before).await;
     std::fs::remove_dir_all(&tmp).unwrap();
 }
