@@ -9,9 +9,11 @@
 
 use crate::{error::internal, NewFinding, Result};
 
-/// A row holds at most this many findings: a finding's position in listings
-/// is its row's `seq` shifted left by 16 bits plus its index in the row.
-pub(crate) const PER_ROW: usize = 1 << 16;
+/// A finding's position in listings is its row's `seq` shifted left by this
+/// many bits plus its index in the row.
+pub(crate) const INDEX_BITS: u32 = 16;
+/// So a row holds at most this many findings.
+const PER_ROW: usize = 1 << INDEX_BITS;
 
 /// One finding as read back from its row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,24 @@ pub(crate) struct Packed {
     pub severity: i32,
     pub rule_id: String,
     pub finding: Vec<u8>,
+}
+
+/// What one stored row holds: the packed findings and the columns listings
+/// narrow rows by.
+pub(crate) struct Row {
+    pub rule_ids: String,
+    pub max_severity: i32,
+    pub findings: Vec<u8>,
+}
+
+/// The rows a submission's findings of one scope are stored in, in order
+/// (none when it has none).
+pub(crate) fn rows(findings: &[NewFinding]) -> impl Iterator<Item = Row> + '_ {
+    findings.chunks(PER_ROW).map(|part| Row {
+        rule_ids: rule_ids(part),
+        max_severity: max_severity(part),
+        findings: pack(part),
+    })
 }
 
 pub(crate) fn pack(findings: &[NewFinding]) -> Vec<u8> {
@@ -60,7 +80,7 @@ pub(crate) fn unpack(row_seq: i64, mut blob: &[u8]) -> Result<Vec<Packed>> {
 
 /// The rule ids of a row for its `rule_ids` column: each once, between
 /// spaces, so a listing by rule narrows rows with `LIKE '% id %'`.
-pub(crate) fn rule_ids(findings: &[NewFinding]) -> String {
+fn rule_ids(findings: &[NewFinding]) -> String {
     let mut out = String::from(" ");
     for f in findings {
         if !out.contains(&format!(" {} ", f.rule_id)) {
@@ -72,7 +92,7 @@ pub(crate) fn rule_ids(findings: &[NewFinding]) -> String {
 }
 
 /// The highest severity of a row, for its `max_severity` column.
-pub(crate) fn max_severity(findings: &[NewFinding]) -> i32 {
+fn max_severity(findings: &[NewFinding]) -> i32 {
     findings.iter().map(|f| f.severity).max().unwrap_or(0)
 }
 

@@ -114,7 +114,7 @@ pub struct StoredFinding {
 
 /// The findings of `row`, in order.
 fn findings_in(row: finding::Model) -> Result<impl Iterator<Item = StoredFinding>> {
-    let base = row.seq << 16;
+    let base = row.seq << packed::INDEX_BITS;
     let packed = packed::unpack(row.seq, &row.findings)?;
     Ok(packed
         .into_iter()
@@ -936,14 +936,14 @@ impl Store {
         }
         let mut rows = Vec::new();
         for (submission_id, list) in &by_submission {
-            for part in list.chunks(packed::PER_ROW) {
+            for row in packed::rows(list) {
                 rows.push(finding::ActiveModel {
                     seq: NotSet,
                     submission_seq: Set(seq_of(&seqs, submission_id)?),
                     submission_id: Set(submission_id.clone()),
-                    rule_ids: Set(packed::rule_ids(part)),
-                    max_severity: Set(packed::max_severity(part)),
-                    findings: Set(packed::pack(part)),
+                    rule_ids: Set(row.rule_ids),
+                    max_severity: Set(row.max_severity),
+                    findings: Set(row.findings),
                     scope: Set(SCOPE_DEPARTMENT.into()),
                     tenant: Set(tenant.to_string()),
                     budget_unit: Set(budget_unit.to_string()),
@@ -1015,7 +1015,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let rows_per_read = limit.clamp(16, 1000) as u64;
-        let mut from_row = after.max(0) >> 16;
+        let mut from_row = after.max(0) >> packed::INDEX_BITS;
         let mut out = Vec::new();
         loop {
             let rows = q
@@ -1707,21 +1707,19 @@ async fn store_findings(
         }
         // One row per form (a form with none has none).
         let values = changed.iter().flat_map(|(sub, findings)| {
-            findings
-                .chunks(packed::PER_ROW)
-                .flat_map(|part| -> [Value; 9] {
-                    [
-                        sub.seq.into(),
-                        sub.id.clone().into(),
-                        packed::rule_ids(part).into(),
-                        packed::max_severity(part).into(),
-                        packed::pack(part).into(),
-                        SCOPE_FORM.into(),
-                        sub.tenant.clone().into(),
-                        sub.budget_unit.clone().into(),
-                        sub.fiscal_year.into(),
-                    ]
-                })
+            packed::rows(findings).flat_map(|row| -> [Value; 9] {
+                [
+                    sub.seq.into(),
+                    sub.id.clone().into(),
+                    row.rule_ids.into(),
+                    row.max_severity.into(),
+                    row.findings.into(),
+                    SCOPE_FORM.into(),
+                    sub.tenant.clone().into(),
+                    sub.budget_unit.clone().into(),
+                    sub.fiscal_year.into(),
+                ]
+            })
         });
         rows::insert(
             txn,
