@@ -187,7 +187,9 @@ async fn a_cursor_behind_the_retained_log_is_refused_with_where_to_resume() {
     read_until_audited(&mut watch(&ch, 0).await, &mut all, 4).await;
     assert_eq!(all.len(), 12);
 
-    let status = refused_once_trimmed(&ch, 1).await;
+    // Refused once the trim after the 12th event ran (one in mid-run leaves
+    // the mark lower).
+    let status = refused_once_trimmed(&ch, all[5].cursor).await;
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
     let info = status.get_details_error_info().expect("ErrorInfo details");
     assert_eq!(info.reason, "EVENTS_TRIMMED");
@@ -240,7 +242,11 @@ async fn a_stalled_watcher_holds_up_no_intake_and_learns_it_fell_behind() {
     // blocks, and the watcher would rightly see every event.
     submit_batch(&ch, forms(1, 1000)).await;
     wait_until_audited(&ch, 1001).await;
-    refused_once_trimmed(&ch, first.cursor).await;
+    // Waits for the trim after the last of the 3,003 events: a trim in mid-run
+    // may leave the mark below where the watch had read to, and the watcher
+    // would then catch up without a gap and rightly never fall behind.
+    let newest = first.cursor + 3 * 1001 - 1;
+    refused_once_trimmed(&ch, newest - 50 - 1).await;
 
     // What was already on its way arrives in order without gaps, then the
     // stream ends with the explicit error, never with a silent jump.
