@@ -33,6 +33,9 @@ pub struct WorkerOptions {
     /// Consumer name in the queue.
     pub consumer: String,
     pub batch_size: usize,
+    /// How long a batch that came short waits to fill up before it is
+    /// worked: each batch is a transaction, its lock turn and its commit.
+    pub batch_linger: Duration,
     /// Deliveries unacked this long are taken over.
     pub reclaim_idle: Duration,
     /// Deadline of each call to intake and audit.
@@ -160,6 +163,9 @@ impl ScoringWorker {
                     },
                     _ = shutdown.changed() => break,
                 };
+                if !batch.is_empty() && batch.len() < self.options.batch_size {
+                    top_up(self.queue.as_ref(), &self.options, &mut batch).await;
+                }
             }
             // The batch's work joins the trace of the request that queued its
             // first job; the others' traces are linked.
@@ -359,6 +365,25 @@ impl ScoringWorker {
     }
 }
 
+/// Adds what arrived during the linger to a short batch. Forms sent one at
+/// a time otherwise came in batches of ~7, a transaction each.
+async fn top_up(queue: &dyn JobQueue, options: &WorkerOptions, batch: &mut Vec<Delivery>) {
+    if options.batch_linger.is_zero() {
+        return;
+    }
+    tokio::time::sleep(options.batch_linger).await;
+    let rest = options.batch_size.saturating_sub(batch.len());
+    // A read never waits for nothing (a zero wait is Redis's "forever").
+    match queue
+        .next_batch(&options.consumer, rest, Duration::from_millis(1))
+        .await
+    {
+        Ok(more) => batch.extend(more),
+        // What is in hand is worked; the read is retried with the next batch.
+        Err(e) => tracing::warn!(error = %e, "queue read failed"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +399,56 @@ mod tests {
         );
         assert_eq!(audits.due(Duration::ZERO), vec![d.clone()]);
         assert!(audits.due(Duration::ZERO).is_empty(), "taken once");
+    }
+
+    fn job(n: u32) -> jixiao_queue::Job {
+        jixiao_queue::Job {
+            submission_id: format!("sub_{n}"),
+            rulebook_id: "cn-national-default".into(),
+            trace_context: String::new(),
+            form: None,
+        }
+    }
+
+    fn options(batch_size: usize, linger_ms: u64) -> WorkerOptions {
+        WorkerOptions {
+            consumer: "w".into(),
+            batch_size,
+            batch_linger: Duration::from_millis(linger_ms),
+            reclaim_idle: Duration::from_secs(30),
+            rpc_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// A short batch takes in the jobs that arrive while it lingers, up to
+    /// the batch size; with no linger it is worked as it came.
+    #[tokio::test]
+    async fn a_short_batch_fills_up_during_the_linger() {
+        let queue = Arc::new(jixiao_queue::InProcessQueue::with_capacity(64));
+        queue.enqueue(vec![job(0)]).await.unwrap();
+        let mut batch = queue
+            .next_batch("w", 3, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(batch.len(), 1);
+        let late = {
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                queue.enqueue((1..5).map(job).collect()).await.unwrap();
+            })
+        };
+        top_up(queue.as_ref(), &options(3, 500), &mut batch).await;
+        late.await.unwrap();
+        let ids: Vec<&str> = batch.iter().map(|d| d.job.submission_id.as_str()).collect();
+        assert_eq!(ids, ["sub_0", "sub_1", "sub_2"], "filled to the batch size");
+
+        let mut alone = queue
+            .next_batch("w", 1, Duration::from_secs(1))
+            .await
+            .unwrap();
+        top_up(queue.as_ref(), &options(3, 0), &mut alone).await;
+        assert_eq!(alone.len(), 1, "no linger, nothing added");
+        assert_eq!(queue.depth().await.unwrap().0, 1, "sub_4 still queued");
     }
 }

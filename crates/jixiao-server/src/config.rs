@@ -39,6 +39,8 @@ pub struct WorkerConfig {
     /// transaction (512 ran 7 % faster than 256 embedded; 1,024 no faster
     /// and larger, BENCHMARKS.md).
     pub batch_size: usize,
+    /// Milliseconds a short batch waits for more jobs before it is worked.
+    pub batch_linger_ms: u64,
     /// Seconds a delivery may stay unacked before another worker takes it over.
     pub reclaim_idle_secs: u64,
     /// Deliveries after which a job goes to the dead-letter stream (Redis).
@@ -63,6 +65,7 @@ impl Default for WorkerConfig {
         Self {
             concurrency: 2,
             batch_size: 512,
+            batch_linger_ms: 20,
             reclaim_idle_secs: 30,
             max_deliveries: 5,
             relay_interval_secs: 30,

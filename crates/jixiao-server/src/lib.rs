@@ -378,6 +378,7 @@ impl Bound {
                     options: WorkerOptions {
                         consumer: format!("{local_addr}/{n}"),
                         batch_size: config.worker.batch_size,
+                        batch_linger: Duration::from_millis(config.worker.batch_linger_ms),
                         reclaim_idle: Duration::from_secs(config.worker.reclaim_idle_secs),
                         rpc_timeout,
                     },
