@@ -24,6 +24,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+mod tail;
+pub use tail::{EventTail, Window};
+
 /// Events read from the log per query.
 const EVENT_PAGE: u64 = 500;
 /// How often a watch looks for events written by other processes.
@@ -31,6 +34,9 @@ const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Events queued per watcher beyond what HTTP/2 holds: a page is read from
 /// the log anyway, so a deeper queue only hides how far behind a client is.
 const WATCH_QUEUE: usize = 32;
+/// Newest events kept in memory for every watch (~200 bytes each); a watch
+/// further behind reads the log.
+const TAIL_EVENTS: usize = 4096;
 /// Submissions per export query.
 const EXPORT_PAGE: u64 = 500;
 /// Bytes per export chunk.
@@ -39,6 +45,8 @@ const CHUNK: usize = 64 * 1024;
 pub struct ExportService {
     store: Store,
     events: Arc<dyn EventBus>,
+    /// The log's newest events, read once for every watch.
+    tail: EventTail,
     /// Turns true when the server is stopping: open watches end so it can drain.
     stopping: watch::Receiver<bool>,
     /// Rule id → title, for the workbook and the report.
@@ -52,12 +60,24 @@ impl ExportService {
         stopping: watch::Receiver<bool>,
         rule_titles: BTreeMap<String, String>,
     ) -> Self {
+        let tail = EventTail::start(
+            store.clone(),
+            events.as_ref(),
+            stopping.clone(),
+            TAIL_EVENTS,
+        );
         Self {
             store,
             events,
+            tail,
             stopping,
             rule_titles: Arc::new(rule_titles),
         }
+    }
+
+    /// The shared window on the log's newest events.
+    pub fn tail(&self) -> EventTail {
+        self.tail.clone()
     }
 
     pub fn into_server(self) -> ExportServiceServer<Self> {
@@ -136,6 +156,59 @@ fn fell_behind(cursor: i64, trimmed_through: i64) -> ApiError {
     }
 }
 
+/// Where a watch stands after a page read from the log.
+enum CatchUp {
+    /// The page was full: more may follow at once.
+    More,
+    /// It read the log up to its newest committed event.
+    Level,
+    /// The client left, or was told why the watch ended.
+    Over,
+}
+
+/// One page of the log after `scanned`, read by a watch behind the shared
+/// window, sent in order.
+async fn catch_up(
+    store: &Store,
+    filter: &EventFilter,
+    cursor: &mut i64,
+    scanned: &mut i64,
+    tx: &mpsc::Sender<Result<v1::Event, Status>>,
+) -> CatchUp {
+    let read = async {
+        // Cursors become visible in order: every event up to `high` is
+        // committed, so a short page covers the log up to it.
+        let high = store.last_event_seq().await?;
+        let page = store.events_after(*scanned, EVENT_PAGE, filter).await?;
+        let trimmed = store.events_trimmed_through().await?;
+        Ok::<_, jixiao_store::StoreError>((high, page, trimmed))
+    }
+    .await;
+    let (high, page, trimmed) = match read {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;
+            return CatchUp::Over;
+        }
+    };
+    if *scanned < trimmed {
+        let _ = tx.send(Err(fell_behind(*cursor, trimmed).into())).await;
+        return CatchUp::Over;
+    }
+    for e in &page {
+        if tx.send(Ok(event_to_proto(e))).await.is_err() {
+            return CatchUp::Over;
+        }
+        *cursor = e.seq;
+        *scanned = e.seq;
+    }
+    if page.len() as u64 == EVENT_PAGE {
+        return CatchUp::More;
+    }
+    *scanned = (*scanned).max(high);
+    CatchUp::Level
+}
+
 type EventStream = ReceiverStream<Result<v1::Event, Status>>;
 type ChunkStream = ReceiverStream<Result<v1::ExportChunk, Status>>;
 
@@ -164,8 +237,7 @@ impl v1::export_service_server::ExportService for ExportService {
         }
         let (tx, rx) = mpsc::channel(WATCH_QUEUE);
         let store = self.store.clone();
-        // Subscribe before the first read, so nothing published meanwhile is missed.
-        let mut newest = self.events.subscribe();
+        let mut window = self.tail.subscribe();
         let mut stopping = self.stopping.clone();
         tokio::spawn(async move {
             // `cursor` is what the client has seen; `scanned` is how far this
@@ -174,44 +246,47 @@ impl v1::export_service_server::ExportService for ExportService {
             let mut cursor = cursor.max(trimmed);
             let mut scanned = cursor;
             loop {
-                let result = async {
-                    // Cursors become visible in order: every event up to `high`
-                    // is committed, so a short page covers the log up to it.
-                    let high = store.last_event_seq().await?;
-                    let page = store.events_after(scanned, EVENT_PAGE, &filter).await?;
-                    let trimmed = store.events_trimmed_through().await?;
-                    Ok::<_, jixiao_store::StoreError>((high, page, trimmed))
-                }
-                .await;
-                let (high, page, trimmed) = match result {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;
-                        return;
-                    }
-                };
-                if scanned < trimmed {
-                    let _ = tx.send(Err(fell_behind(cursor, trimmed).into())).await;
+                let w = window.borrow_and_update().clone();
+                if let Some(e) = &w.failed {
+                    let _ = tx.send(Err(Status::from(e.clone()))).await;
                     return;
                 }
-                for e in &page {
-                    // A full channel waits for this client only; intake never waits on it.
-                    if tx.send(Ok(event_to_proto(e))).await.is_err() {
+                if !w.covers(scanned) {
+                    // Behind the shared window: a page from the log itself.
+                    match catch_up(&store, &filter, &mut cursor, &mut scanned, &tx).await {
+                        CatchUp::More => continue,
+                        CatchUp::Over => return,
+                        CatchUp::Level => {}
+                    }
+                }
+                if w.covers(scanned) {
+                    if scanned < w.trimmed {
+                        let _ = tx.send(Err(fell_behind(cursor, w.trimmed).into())).await;
                         return;
                     }
-                    cursor = e.seq;
-                    scanned = e.seq;
+                    // A page at a time, as from the log: a watch stalled in
+                    // mid-page learns of a trim after at most a page.
+                    let mut taken = 0;
+                    for e in w.after(scanned).take(EVENT_PAGE as usize) {
+                        // A full channel waits for this client only; intake never waits on it.
+                        if filter.matches(e) {
+                            if tx.send(Ok(event_to_proto(e))).await.is_err() {
+                                return;
+                            }
+                            cursor = e.seq;
+                        }
+                        scanned = e.seq;
+                        taken += 1;
+                    }
+                    if taken == EVENT_PAGE {
+                        continue;
+                    }
+                    scanned = scanned.max(w.to);
                 }
-                if page.len() as u64 == EVENT_PAGE {
-                    continue;
-                }
-                scanned = scanned.max(high);
-                // Woken by this process's events, or by the poll for events other
-                // processes wrote (scoring workers elsewhere). The client resumes
-                // from its last cursor on another server or after a restart.
+                // The client resumes from its last cursor on another server or
+                // after a restart.
                 tokio::select! {
-                    changed = newest.changed() => if changed.is_err() { return },
-                    _ = tokio::time::sleep(EVENT_POLL) => {}
+                    changed = window.changed() => if changed.is_err() { return },
                     _ = tx.closed() => return,
                     _ = stopping.wait_for(|s| *s) => return,
                 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use jixiao_audit_service::AuditService;
-use jixiao_export_service::ExportService;
+use jixiao_export_service::{EventTail, ExportService, Window};
 use jixiao_intake_service::{IntakeLimits, IntakeService};
 use jixiao_proto::v1::{
     audit_service_client::AuditServiceClient, audit_service_server::AuditServiceServer,
@@ -278,7 +278,15 @@ impl Bound {
             ))
         });
         let (stopping_tx, stopping) = watch::channel(false);
-        if config.has(Role::Export) && !config.redis_url.is_empty() {
+        let export = config.has(Role::Export).then(|| {
+            let titles = catalogue
+                .rules
+                .iter()
+                .map(|r| (r.id.clone(), r.title_zh.clone()))
+                .collect();
+            ExportService::new(store.clone(), events.clone(), stopping.clone(), titles)
+        });
+        if let (Some(export), false) = (&export, config.redis_url.is_empty()) {
             let stream = RedisEventStream::connect(
                 &config.redis_url,
                 &config.redis_prefix,
@@ -289,20 +297,11 @@ impl Bound {
             tokio::spawn(mirror_events(
                 store.clone(),
                 stream,
-                events.subscribe(),
+                export.tail(),
                 stopping.clone(),
             ));
         }
-        let export = config.has(Role::Export).then(|| {
-            let titles = catalogue
-                .rules
-                .iter()
-                .map(|r| (r.id.clone(), r.title_zh.clone()))
-                .collect();
-            ExportService::new(store.clone(), events.clone(), stopping.clone(), titles)
-                .into_server()
-                .max_decoding_message_size(max_message)
-        });
+        let export = export.map(|e| e.into_server().max_decoding_message_size(max_message));
         if export.is_some() && config.events.trim_interval_secs > 0 {
             tokio::spawn(trim_events_periodically(
                 store.clone(),
@@ -494,35 +493,42 @@ pub fn load_rulebooks(config: &Config) -> anyhow::Result<Rulebooks> {
 
 /// Mirrors the event log into the Redis event stream for dashboards: catches
 /// up from the stream's newest cursor (or the last `EVENT_STREAM_CAP` events
-/// when the stream is empty), then follows new events.
+/// when the stream is empty), then follows the shared window on the log.
 async fn mirror_events(
     store: Store,
     stream: RedisEventStream,
-    mut newest: watch::Receiver<i64>,
+    tail: EventTail,
     mut stopping: watch::Receiver<bool>,
 ) {
+    let mut window = tail.subscribe();
     loop {
-        if let Err(e) = mirror_once(&store, &stream).await {
+        let w = window.borrow_and_update().clone();
+        if let Err(e) = mirror_once(&store, &stream, &w).await {
             tracing::warn!(error = %e, "event stream mirror failed; it retries");
         }
         tokio::select! {
-            _ = newest.changed() => {}
-            // Events written by other processes (scoring workers elsewhere).
+            _ = window.changed() => {}
+            // A stream emptied meanwhile (Redis restarted) is filled again.
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = stopping.wait_for(|s| *s) => return,
         }
     }
 }
 
-async fn mirror_once(store: &Store, stream: &RedisEventStream) -> anyhow::Result<()> {
+async fn mirror_once(store: &Store, stream: &RedisEventStream, w: &Window) -> anyhow::Result<()> {
     let mut cursor = stream.last_cursor().await?;
     if cursor == 0 {
         cursor = (store.last_event_seq().await? - EVENT_STREAM_CAP as i64).max(0);
     }
     loop {
-        let page = store
-            .events_after(cursor, 500, &jixiao_store::EventFilter::default())
-            .await?;
+        // From the window when it holds what follows; the log otherwise.
+        let page = if w.covers(cursor) {
+            w.after(cursor).take(500).cloned().collect()
+        } else {
+            store
+                .events_after(cursor, 500, &jixiao_store::EventFilter::default())
+                .await?
+        };
         let Some(last) = page.last().map(|e| e.seq) else {
             return Ok(());
         };

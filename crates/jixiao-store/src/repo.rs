@@ -165,6 +165,25 @@ pub struct EventFilter {
     pub types: Vec<String>,
 }
 
+impl EventFilter {
+    /// Whether `e` passes, as [`Store::events_after`] selects in SQL (a region
+    /// is itself or a path under it), for events already in hand.
+    pub fn matches(&self, e: &event::Model) -> bool {
+        self.tenant.as_ref().is_none_or(|t| e.tenant == *t)
+            && self.region.as_ref().is_none_or(|r| {
+                e.tenant == *r
+                    || e.tenant
+                        .strip_prefix(r.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            && self
+                .budget_unit
+                .as_ref()
+                .is_none_or(|u| e.budget_unit == *u)
+            && (self.types.is_empty() || self.types.contains(&e.event_type))
+    }
+}
+
 /// The database of one jixiao deployment.
 #[derive(Clone)]
 pub struct Store {

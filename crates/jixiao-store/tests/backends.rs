@@ -290,6 +290,80 @@ async fn listings_filter_and_page(store: Store) {
     assert_eq!(rest.first().unwrap().seq, events[3].seq);
 }
 
+/// A filter applied to events in hand (the watches' shared window) takes
+/// exactly what the query takes: a region is itself and the paths under it,
+/// never a longer name that starts the same, and LIKE's wildcards are literal.
+async fn an_event_filter_in_hand_selects_what_the_query_selects(store: Store) {
+    let tenants = [
+        "湖南省",
+        "湖南省/岳阳市",
+        "湖南省岳阳",
+        "湖南%",
+        "湖南%/x",
+        "湖南省/岳阳市/平江县",
+    ];
+    for (n, tenant) in tenants.iter().enumerate() {
+        let unit = if n % 2 == 0 { "甲" } else { "乙" };
+        store
+            .submit(new_submission(n as u32, tenant, unit))
+            .await
+            .unwrap();
+    }
+    let all = store
+        .events_after(0, 1000, &EventFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), tenants.len());
+    let filters = [
+        EventFilter {
+            region: Some("湖南省".into()),
+            ..Default::default()
+        },
+        EventFilter {
+            region: Some("湖南%".into()),
+            ..Default::default()
+        },
+        EventFilter {
+            region: Some("湖南省/岳阳市".into()),
+            budget_unit: Some("乙".into()),
+            ..Default::default()
+        },
+        EventFilter {
+            tenant: Some("湖南省岳阳".into()),
+            types: vec!["received".into()],
+            ..Default::default()
+        },
+        EventFilter {
+            types: vec!["audited".into()],
+            ..Default::default()
+        },
+    ];
+    for f in &filters {
+        let queried: Vec<i64> = store
+            .events_after(0, 1000, f)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        let in_hand: Vec<i64> = all.iter().filter(|e| f.matches(e)).map(|e| e.seq).collect();
+        assert_eq!(queried, in_hand, "{f:?}");
+    }
+    let region = |r: &str| {
+        all.iter()
+            .filter(|e| {
+                EventFilter {
+                    region: Some(r.into()),
+                    ..Default::default()
+                }
+                .matches(e)
+            })
+            .count()
+    };
+    assert_eq!(region("湖南省"), 3, "itself and two paths under it");
+    assert_eq!(region("湖南%"), 2, "the wildcard is a character");
+}
+
 /// A form's findings share a row; listings page through them one at a time,
 /// within a row and across rows, and filter by rule and severity exactly
 /// (a rule id with LIKE's wildcards in it matches only itself).
@@ -983,6 +1057,7 @@ on_both_backends!(
     rescoring_queues_jobs_again_and_keeps_old_scorecards,
     scorecards_and_findings_are_idempotent,
     listings_filter_and_page,
+    an_event_filter_in_hand_selects_what_the_query_selects,
     findings_list_one_at_a_time_out_of_their_rows,
     regions_take_in_the_regions_under_them,
     exports_read_scorecards_and_findings_a_page_at_a_time,

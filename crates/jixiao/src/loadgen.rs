@@ -98,6 +98,10 @@ pub struct Args {
     /// Also drive a bare tonic service with the same payloads, for the ceiling.
     #[arg(long)]
     pub ceiling: bool,
+    /// Dashboards following every event of the run (a WatchEvents stream
+    /// each, beside the one that waits for the last form).
+    #[arg(long, default_value_t = 0)]
+    pub dashboards: usize,
     /// Configuration for the servers this command starts, as `key=value`
     /// (`worker.batch_size=256`); repeatable.
     #[arg(long = "server-config", value_name = "KEY=VALUE")]
@@ -533,6 +537,34 @@ async fn audited(
     Ok(Instant::now())
 }
 
+/// A dashboard: follows every event of the run's tenant until aborted,
+/// counting what it is sent.
+async fn dashboard(
+    channel: Channel,
+    token: String,
+    tenant: String,
+    delivered: Arc<std::sync::atomic::AtomicU64>,
+) -> anyhow::Result<()> {
+    let channel = jixiao_telemetry::peer(channel, Some(token.as_str()).filter(|t| !t.is_empty()))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut client = ExportServiceClient::new(channel);
+    let mut cursor = 0;
+    loop {
+        let mut stream = client
+            .watch_events(v1::WatchEventsRequest {
+                after_cursor: cursor,
+                tenant: tenant.clone(),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        while let Some(e) = stream.next().await {
+            cursor = e?.cursor;
+            delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
 pub async fn run(args: Args) -> anyhow::Result<bool> {
     if args.forms == 0 || args.forms > MAX_FORMS {
         anyhow::bail!("--forms: between 1 and {MAX_FORMS}");
@@ -717,6 +749,17 @@ async fn pipeline(
         expected_rx,
         deadline,
     ));
+    let dashboard_events = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let dashboards: Vec<_> = (0..args.dashboards)
+        .map(|_| {
+            tokio::spawn(dashboard(
+                channel.clone(),
+                args.token.clone(),
+                tenant.to_string(),
+                dashboard_events.clone(),
+            ))
+        })
+        .collect();
     let busy_before = machine_busy_secs();
     let first_sent = Instant::now();
     let sent = send_all(channel.clone(), &args.token, forms, args.forms, args).await?;
@@ -726,6 +769,9 @@ async fn pipeline(
     let busy = machine_busy_secs()
         .zip(busy_before)
         .map(|(after, before)| after - before);
+    for d in &dashboards {
+        d.abort();
+    }
     let rss: Vec<String> = servers
         .iter()
         .map(|s| format!("{} {} MiB", s.name, s.peak_rss_mib().unwrap_or(0)))
@@ -776,6 +822,13 @@ async fn pipeline(
         println!(
             "machine CPU: {:.0} µs per form (every process on the machine, the client, PostgreSQL and Redis included)",
             busy * 1e6 / sent.forms.max(1) as f64
+        );
+    }
+    if args.dashboards > 0 {
+        println!(
+            "dashboards:  {} following every event, {} events delivered to them",
+            args.dashboards,
+            dashboard_events.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
     println!(

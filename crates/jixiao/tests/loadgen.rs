@@ -78,7 +78,19 @@ async fn a_scale_out_run_reports_its_figures_and_leaves_nothing_behind() {
     let _one = ONE_RUN.lock().await;
     let before = leftovers().await;
     let tmp = private_tmp("ok");
-    let out = loadgen(&tmp, &["--forms", "300", "--batch", "50", "--workers", "1"]);
+    let out = loadgen(
+        &tmp,
+        &[
+            "--forms",
+            "300",
+            "--batch",
+            "50",
+            "--workers",
+            "1",
+            "--dashboards",
+            "2",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -94,6 +106,15 @@ async fn a_scale_out_run_reports_its_figures_and_leaves_nothing_behind() {
     assert!(stdout.contains(" µs per form (every process"), "{stdout}");
     assert!(stdout.contains("peak RSS:    front "), "{stdout}");
     assert!(stdout.contains("scoring-0 "), "{stdout}");
+    // The dashboards stop when the last form is audited: each had at most
+    // the run's 900 events (received, scored, audited) by then.
+    let delivered: u64 = stdout
+        .split("dashboards:  2 following every event, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no dashboards line: {stdout}"));
+    assert!((1..=1800).contains(&delivered), "{stdout}");
     assert_nothing_left_since(&before).await;
     assert_eq!(
         std::fs::read_dir(&tmp).unwrap().count(),

@@ -1,0 +1,208 @@
+//! The event log's newest events, read once per process and shared by every
+//! watch: a new event costs this process one query, not one per watcher. A
+//! watch behind the window reads the log itself until it catches up.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use jixiao_queue::EventBus;
+use jixiao_status::ApiError;
+use jixiao_store::{entity::event, EventFilter, Store};
+use tokio::sync::watch;
+
+use crate::{EVENT_PAGE, EVENT_POLL};
+
+/// The newest stretch of the log, as last read.
+#[derive(Clone, Debug)]
+pub struct Window {
+    /// Every stored event with `from < seq <= to` is in `pages`, in order.
+    pub from: i64,
+    pub to: i64,
+    /// The log's trim mark, read after the events.
+    pub trimmed: i64,
+    /// Set when the log could not be read; watches end with it.
+    pub failed: Option<ApiError>,
+    pages: VecDeque<Arc<[event::Model]>>,
+    len: usize,
+}
+
+impl Window {
+    /// Before the first read: it covers nothing, so every watch reads the log.
+    fn unread() -> Self {
+        Window {
+            from: i64::MAX,
+            to: i64::MAX,
+            trimmed: 0,
+            failed: None,
+            pages: VecDeque::new(),
+            len: 0,
+        }
+    }
+
+    /// Whether the window holds every event after `seq` that the log does.
+    pub fn covers(&self, seq: i64) -> bool {
+        seq >= self.from
+    }
+
+    /// The window's events after `seq`, in order.
+    pub fn after(&self, seq: i64) -> impl Iterator<Item = &event::Model> {
+        self.pages
+            .iter()
+            .filter(move |p| p.last().is_some_and(|e| e.seq > seq))
+            .flat_map(move |p| p[p.partition_point(|e| e.seq <= seq)..].iter())
+    }
+
+    /// Appends a page read after `to`, dropping the oldest pages past `capacity`.
+    fn push(&mut self, page: Vec<event::Model>, capacity: usize) {
+        if let Some(last) = page.last() {
+            self.to = last.seq;
+            self.len += page.len();
+            self.pages.push_back(page.into());
+        }
+        while self.len > capacity && self.pages.len() > 1 {
+            let Some(oldest) = self.pages.pop_front() else {
+                break;
+            };
+            self.len -= oldest.len();
+            if let Some(e) = oldest.last() {
+                self.from = e.seq;
+            }
+        }
+    }
+}
+
+/// The shared window; cheap to clone.
+#[derive(Clone)]
+pub struct EventTail {
+    window: watch::Receiver<Arc<Window>>,
+}
+
+impl EventTail {
+    /// Follows the log from its current end, keeping the newest `capacity`
+    /// events (and at least the last page read); woken by this process's
+    /// events and every [`EVENT_POLL`] for other processes'.
+    pub fn start(
+        store: Store,
+        events: &dyn EventBus,
+        stopping: watch::Receiver<bool>,
+        capacity: usize,
+    ) -> Self {
+        let (tx, window) = watch::channel(Arc::new(Window::unread()));
+        tokio::spawn(follow(store, events.subscribe(), tx, stopping, capacity));
+        EventTail { window }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Window>> {
+        self.window.clone()
+    }
+}
+
+async fn follow(
+    store: Store,
+    mut newest: watch::Receiver<i64>,
+    tx: watch::Sender<Arc<Window>>,
+    mut stopping: watch::Receiver<bool>,
+    capacity: usize,
+) {
+    let mut window = Window::unread();
+    loop {
+        let read = async {
+            // Cursors become visible in order: every event up to `high` is
+            // committed, so a short page covers the log up to it.
+            let high = store.last_event_seq().await?;
+            let page = if window.failed.is_none() && window.to != i64::MAX {
+                store
+                    .events_after(window.to, EVENT_PAGE, &EventFilter::default())
+                    .await?
+            } else {
+                Vec::new()
+            };
+            let trimmed = store.events_trimmed_through().await?;
+            Ok::<_, jixiao_store::StoreError>((high, page, trimmed))
+        }
+        .await;
+        match read {
+            Ok((high, page, trimmed)) => {
+                if window.failed.is_some() || window.to == i64::MAX {
+                    // From the log's end: what came before is read by the
+                    // watches that need it.
+                    window = Window::unread();
+                    (window.from, window.to) = (high, high);
+                }
+                let full = page.len() as u64 == EVENT_PAGE;
+                window.push(page, capacity);
+                if !full {
+                    window.to = window.to.max(high);
+                }
+                let published = tx.borrow().clone();
+                let moved = published.failed.is_some()
+                    || (published.to, published.trimmed) != (window.to, trimmed);
+                window.trimmed = trimmed;
+                // Watches wake only when there is something new for them.
+                if moved {
+                    tx.send_replace(Arc::new(window.clone()));
+                }
+                if full {
+                    continue;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the event log failed; watches end, and it retries");
+                window.failed = Some(ApiError::from(e));
+                tx.send_replace(Arc::new(window.clone()));
+            }
+        }
+        tokio::select! {
+            changed = newest.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(EVENT_POLL) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i64) -> event::Model {
+        event::Model {
+            seq,
+            event_type: "received".into(),
+            submission_id: format!("sub_{seq}"),
+            tenant: "湖南省".into(),
+            budget_unit: "甲".into(),
+            fiscal_year: 2024,
+            at: 0,
+            detail: String::new(),
+        }
+    }
+
+    fn seqs<'a>(it: impl Iterator<Item = &'a event::Model>) -> Vec<i64> {
+        it.map(|e| e.seq).collect()
+    }
+
+    /// The window keeps whole pages up to its capacity, says from where it
+    /// covers the log, and finds the events after any cursor it covers.
+    #[test]
+    fn the_window_keeps_the_newest_pages_and_finds_what_follows_a_cursor() {
+        let mut w = Window::unread();
+        (w.from, w.to) = (10, 10);
+        w.push(vec![event(11), event(12), event(14)], 5);
+        w.push(vec![event(15), event(17)], 5);
+        assert_eq!((w.from, w.to), (10, 17));
+        assert!(w.covers(10) && !w.covers(9));
+        assert_eq!(seqs(w.after(10)), [11, 12, 14, 15, 17]);
+        assert_eq!(seqs(w.after(13)), [14, 15, 17]);
+        assert_eq!(seqs(w.after(14)), [15, 17]);
+        assert_eq!(seqs(w.after(17)), Vec::<i64>::new());
+        // Past the capacity the oldest page goes, and the window covers less.
+        w.push(vec![event(18)], 5);
+        assert_eq!((w.from, w.to), (14, 18));
+        assert!(!w.covers(12));
+        assert_eq!(seqs(w.after(14)), [15, 17, 18]);
+        // One page larger than the capacity is kept whole.
+        w.push((19..30).map(event).collect(), 5);
+        assert_eq!(w.from, 18);
+        assert_eq!(seqs(w.after(27)), [28, 29]);
+    }
+}
