@@ -247,10 +247,6 @@ impl v1::export_service_server::ExportService for ExportService {
             let mut scanned = cursor;
             loop {
                 let w = window.borrow_and_update().clone();
-                if let Some(e) = &w.failed {
-                    let _ = tx.send(Err(Status::from(e.clone()))).await;
-                    return;
-                }
                 if !w.covers(scanned) {
                     // Behind the shared window: a page from the log itself.
                     match catch_up(&store, &filter, &mut cursor, &mut scanned, &tx).await {

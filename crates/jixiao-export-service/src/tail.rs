@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use jixiao_queue::EventBus;
-use jixiao_status::ApiError;
 use jixiao_store::{entity::event, EventFilter, Store};
 use tokio::sync::watch;
 
@@ -20,8 +19,9 @@ pub struct Window {
     pub to: i64,
     /// The log's trim mark, read after the events.
     pub trimmed: i64,
-    /// Set when the log could not be read; watches end with it.
-    pub failed: Option<ApiError>,
+    /// The log could not be read: the window covers nothing until it is, and
+    /// each watch reads the log itself (its own error, if any, ends it).
+    failed: bool,
     pages: VecDeque<Arc<[event::Model]>>,
     len: usize,
 }
@@ -33,7 +33,7 @@ impl Window {
             from: i64::MAX,
             to: i64::MAX,
             trimmed: 0,
-            failed: None,
+            failed: false,
             pages: VecDeque::new(),
             len: 0,
         }
@@ -41,7 +41,7 @@ impl Window {
 
     /// Whether the window holds every event after `seq` that the log does.
     pub fn covers(&self, seq: i64) -> bool {
-        seq >= self.from
+        !self.failed && seq >= self.from
     }
 
     /// The window's events after `seq`, in order.
@@ -110,7 +110,7 @@ async fn follow(
             // Cursors become visible in order: every event up to `high` is
             // committed, so a short page covers the log up to it.
             let high = store.last_event_seq().await?;
-            let page = if window.failed.is_none() && window.to != i64::MAX {
+            let page = if !window.failed && window.to != i64::MAX {
                 store
                     .events_after(window.to, EVENT_PAGE, &EventFilter::default())
                     .await?
@@ -123,7 +123,7 @@ async fn follow(
         .await;
         match read {
             Ok((high, page, trimmed)) => {
-                if window.failed.is_some() || window.to == i64::MAX {
+                if window.failed || window.to == i64::MAX {
                     // From the log's end: what came before is read by the
                     // watches that need it.
                     window = Window::unread();
@@ -135,8 +135,8 @@ async fn follow(
                     window.to = window.to.max(high);
                 }
                 let published = tx.borrow().clone();
-                let moved = published.failed.is_some()
-                    || (published.to, published.trimmed) != (window.to, trimmed);
+                let moved =
+                    published.failed || (published.to, published.trimmed) != (window.to, trimmed);
                 window.trimmed = trimmed;
                 // Watches wake only when there is something new for them.
                 if moved {
@@ -147,8 +147,8 @@ async fn follow(
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "reading the event log failed; watches end, and it retries");
-                window.failed = Some(ApiError::from(e));
+                tracing::warn!(error = %e, "reading the event log failed; watches read it themselves until it is read again");
+                window.failed = true;
                 tx.send_replace(Arc::new(window.clone()));
             }
         }

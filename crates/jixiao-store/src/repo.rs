@@ -298,6 +298,9 @@ fn sqlite_pragmas(
         .busy_timeout(Duration::from_secs(10))
         .pragma("cache_size", format!("-{cache_kib}"))
         .pragma("temp_store", "memory")
+        // LIKE tells case apart, as on PostgreSQL: a region path matches the
+        // same tenants in SQL and in hand (`EventFilter::matches`).
+        .pragma("case_sensitive_like", "ON")
         // No checkpoint inside a commit (it would copy the log while holding
         // the one write lock): `run_checkpoints` does them.
         .pragma("wal_autocheckpoint", "0")
