@@ -235,17 +235,18 @@ impl v1::audit_service_server::AuditService for AuditService {
         }
         let tenant = caller.tenant_for_write(&r.tenant).map_err(ApiError::from)?;
         let unit = r.unit.trim().to_string();
-        let stored = self
+        let (ids, forms): (Vec<String>, Vec<Form>) = self
             .department_forms(&tenant, &unit, r.fiscal_year, deadline)
-            .await?;
-        let forms: Vec<Form> = stored.iter().map(|(_, f)| f.clone()).collect();
+            .await?
+            .into_iter()
+            .unzip();
         let mut findings = Vec::new();
         let mut rows = Vec::new();
         for (n, (i, f)) in audit_department(&forms, &self.catalogue)
             .into_iter()
             .enumerate()
         {
-            let submission_id = stored[i].0.clone();
+            let submission_id = ids[i].clone();
             let mut wire = finding_to_proto(&f);
             wire.id = format!("{tenant}:{unit}:{}:dept:{n}", r.fiscal_year);
             wire.submission_id = submission_id.clone();
