@@ -75,6 +75,7 @@ impl Window {
 #[derive(Clone)]
 pub struct EventTail {
     window: watch::Receiver<Arc<Window>>,
+    publish: Arc<watch::Sender<Arc<Window>>>,
 }
 
 impl EventTail {
@@ -88,19 +89,41 @@ impl EventTail {
         capacity: usize,
     ) -> Self {
         let (tx, window) = watch::channel(Arc::new(Window::unread()));
-        tokio::spawn(follow(store, events.subscribe(), tx, stopping, capacity));
-        EventTail { window }
+        let publish = Arc::new(tx);
+        tokio::spawn(follow(
+            store,
+            events.subscribe(),
+            publish.clone(),
+            stopping,
+            capacity,
+        ));
+        EventTail { window, publish }
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Arc<Window>> {
         self.window.clone()
+    }
+
+    /// This process is about to trim the log through `through`: watches
+    /// served from memory are told they fell behind as the log would tell
+    /// them, not up to a poll later.
+    pub fn trimming(&self, through: i64) {
+        self.publish.send_if_modified(|w| {
+            if through <= w.trimmed {
+                return false;
+            }
+            let mut raised = (**w).clone();
+            raised.trimmed = through;
+            *w = Arc::new(raised);
+            true
+        });
     }
 }
 
 async fn follow(
     store: Store,
     mut newest: watch::Receiver<i64>,
-    tx: watch::Sender<Arc<Window>>,
+    tx: Arc<watch::Sender<Arc<Window>>>,
     mut stopping: watch::Receiver<bool>,
     capacity: usize,
 ) {
@@ -134,14 +157,18 @@ async fn follow(
                 if !full {
                     window.to = window.to.max(high);
                 }
-                let published = tx.borrow().clone();
-                let moved =
-                    published.failed || (published.to, published.trimmed) != (window.to, trimmed);
-                window.trimmed = trimmed;
-                // Watches wake only when there is something new for them.
-                if moved {
-                    tx.send_replace(Arc::new(window.clone()));
-                }
+                // Under the channel's lock: a mark this process's trimmer
+                // announced meanwhile (ahead of the log's) is kept, not
+                // overwritten. Watches wake only when there is something new.
+                tx.send_if_modified(|published| {
+                    window.trimmed = trimmed.max(published.trimmed);
+                    let moved = published.failed
+                        || (published.to, published.trimmed) != (window.to, window.trimmed);
+                    if moved {
+                        *published = Arc::new(window.clone());
+                    }
+                    moved
+                });
                 if full {
                     continue;
                 }
@@ -149,7 +176,10 @@ async fn follow(
             Err(e) => {
                 tracing::warn!(error = %e, "reading the event log failed; watches read it themselves until it is read again");
                 window.failed = true;
-                tx.send_replace(Arc::new(window.clone()));
+                tx.send_modify(|published| {
+                    window.trimmed = window.trimmed.max(published.trimmed);
+                    *published = Arc::new(window.clone());
+                });
             }
         }
         tokio::select! {

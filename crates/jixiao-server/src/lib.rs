@@ -301,15 +301,16 @@ impl Bound {
                 stopping.clone(),
             ));
         }
-        let export = export.map(|e| e.into_server().max_decoding_message_size(max_message));
-        if export.is_some() && config.events.trim_interval_secs > 0 {
+        if let (Some(export), true) = (&export, config.events.trim_interval_secs > 0) {
             tokio::spawn(trim_events_periodically(
                 store.clone(),
+                export.tail(),
                 config.events.retain,
                 Duration::from_secs(config.events.trim_interval_secs),
                 stopping.clone(),
             ));
         }
+        let export = export.map(|e| e.into_server().max_decoding_message_size(max_message));
         if intake.is_some() {
             health_reporter
                 .set_serving::<IntakeServiceServer<IntakeService>>()
@@ -570,15 +571,20 @@ async fn gauge_queue(queue: Arc<dyn JobQueue>, mut stopping: watch::Receiver<boo
     }
 }
 
-/// Keeps the newest `retain` events; watchers behind that are told so.
+/// Keeps the newest `retain` events; watchers behind that are told so, those
+/// this process serves from memory before the events go.
 async fn trim_events_periodically(
     store: Store,
+    tail: EventTail,
     retain: u64,
     interval: Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
     loop {
-        match store.trim_events(retain).await {
+        match store
+            .trim_events(retain, |through| tail.trimming(through))
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, retain, "trimmed the event log"),
             Err(e) => tracing::warn!(error = %e, "trimming the event log failed; it runs again"),

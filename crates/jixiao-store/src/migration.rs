@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(UpdatesInPlace),
             Box::new(FindingsPerForm),
             Box::new(JobsWithoutState),
+            Box::new(ListingsInSequence),
         ]
     }
 }
@@ -615,6 +616,35 @@ impl MigrationTrait for JobsWithoutState {
         run_steps(
             m.get_connection(),
             vec!["ALTER TABLE scoring_jobs DROP COLUMN state".into()],
+        )
+        .await
+    }
+}
+
+/// A listing by tenant alone (an export, a summary) sorted all the tenant's
+/// forms for every page: no index had the tenant then the sequence, and
+/// SQLite took a unit index and a temporary B-tree (16 ms a page at 100,000
+/// forms, growing with them). The (tenant, year) index becomes (tenant, seq,
+/// year): a tenant's pages come in order, and a year is filtered inside the
+/// index. The same number of indexes; a unit's listing still takes its own.
+struct ListingsInSequence;
+
+impl MigrationName for ListingsInSequence {
+    fn name(&self) -> &str {
+        "m20261205_000012_listings_in_sequence"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ListingsInSequence {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        run_steps(
+            m.get_connection(),
+            vec![
+                "DROP INDEX IF EXISTS ix_submissions_year".into(),
+                "CREATE INDEX ix_submissions_tenant_seq ON submissions (tenant, seq, fiscal_year)"
+                    .into(),
+            ],
         )
         .await
     }

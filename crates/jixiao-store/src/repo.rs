@@ -324,9 +324,17 @@ const WAL_RESTART_PAGES: i64 = SQLITE_LOG_RESTART_BYTES / 4096;
 /// commit waits for the bulk of the copy, and the log stays bounded. Ends
 /// when the last [`Store`] sharing the gate is dropped.
 async fn run_checkpoints(db: DatabaseConnection, gate: std::sync::Weak<WriterGate>) {
+    let mut optimized = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
         let Some(gate) = gate.upgrade() else { return };
+        if optimized.elapsed() >= OPTIMIZE_EVERY {
+            optimized = tokio::time::Instant::now();
+            let _turn = gate.enter(false).await;
+            if let Err(e) = optimize(&db).await {
+                tracing::warn!(error = %e, "gathering SQLite's statistics failed; retried");
+            }
+        }
         let log = match checkpoint(&db).await {
             Ok(log) => log,
             Err(e) => {
@@ -341,6 +349,20 @@ async fn run_checkpoints(db: DatabaseConnection, gate: std::sync::Weak<WriterGat
             }
         }
     }
+}
+
+/// How often SQLite's planner statistics are brought up to date.
+const OPTIMIZE_EVERY: Duration = Duration::from_secs(60);
+
+/// Gathers statistics for the tables that grew or changed much since their
+/// last ones (`PRAGMA optimize`, each index sampled, not read whole). Without
+/// them SQLite's guesses tie an index in sequence order with a unit index,
+/// and it chose the unit index and sorted all of a tenant's forms per page.
+/// Run at the writer's turn: the statistics are a write.
+async fn optimize(db: &DatabaseConnection) -> Result<()> {
+    db.execute_unprepared("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002")
+        .await?;
+    Ok(())
 }
 
 /// One PASSIVE checkpoint; returns the pages the log held.
@@ -402,6 +424,9 @@ impl Store {
             Writes::Postgres(db.get_postgres_connection_pool().clone())
         };
         let sqlite_writer = if sqlite {
+            // A database opened after it grew gets its statistics before its
+            // first query, not a minute later.
+            optimize(&db).await?;
             let gate = std::sync::Arc::new(WriterGate::default());
             tokio::spawn(run_checkpoints(
                 db.clone(),
@@ -680,33 +705,18 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<submission::Model>> {
         use submission::Column as C;
-        let select = |unit_column: Option<(C, &String)>| {
-            let mut q = submission::Entity::find().filter(C::Seq.gt(after_seq));
-            if let Some(t) = &f.tenant {
-                q = q.filter(C::Tenant.eq(t));
-            }
-            if let Some(r) = &f.region {
-                q = q.filter(in_region(C::Tenant, r));
-            }
-            if let Some((column, unit)) = unit_column {
-                q = q.filter(column.eq(unit));
-            }
-            if let Some(y) = f.fiscal_year {
-                q = q.filter(C::FiscalYear.eq(y));
-            }
-            if let Some(s) = &f.status {
-                q = q.filter(C::Status.eq(s));
-            }
-            q.order_by_asc(C::Seq).limit(limit)
-        };
         let Some(unit) = &f.unit else {
-            return Ok(select(None).all(&self.db).await?);
+            return Ok(listing(f, after_seq, limit, None).all(&self.db).await?);
         };
         // A unit may be any of the three: one indexed query per column (an OR
         // across them makes the databases scan the table), merged in order.
         let mut rows: Vec<submission::Model> = Vec::new();
         for column in [C::BudgetUnit, C::CompetentDepartment, C::ImplementingUnit] {
-            rows.extend(select(Some((column, unit))).all(&self.db).await?);
+            rows.extend(
+                listing(f, after_seq, limit, Some((column, unit)))
+                    .all(&self.db)
+                    .await?,
+            );
         }
         rows.sort_by_key(|r| r.seq);
         rows.dedup_by_key(|r| r.seq);
@@ -1105,12 +1115,15 @@ impl Store {
 
     /// Deletes all but the newest `keep` events and records how far the log
     /// now starts; returns how many were deleted.
-    pub async fn trim_events(&self, keep: u64) -> Result<u64> {
+    /// `announce` hears the new mark before any event goes: a process that
+    /// serves events from memory learns of the trim before the log shows it.
+    pub async fn trim_events(&self, keep: u64, announce: impl FnOnce(i64)) -> Result<u64> {
         let newest = self.last_event_seq().await?;
         let through = newest - i64::try_from(keep).unwrap_or(i64::MAX).min(newest);
         if through <= self.events_trimmed_through().await? {
             return Ok(0);
         }
+        announce(through);
         let txn = self.write().await?;
         // Recorded first: a watcher that reads the mark after its page knows
         // whether anything above its cursor may be gone.
@@ -1199,6 +1212,34 @@ impl Store {
             .all(&self.db)
             .await?)
     }
+}
+
+/// A page of submissions after `after_seq` in sequence order, narrowed by
+/// `f` and, for a unit, by one of the three unit columns.
+fn listing(
+    f: &SubmissionFilter,
+    after_seq: i64,
+    limit: u64,
+    unit_column: Option<(submission::Column, &String)>,
+) -> sea_orm::Select<submission::Entity> {
+    use submission::Column as C;
+    let mut q = submission::Entity::find().filter(C::Seq.gt(after_seq));
+    if let Some(t) = &f.tenant {
+        q = q.filter(C::Tenant.eq(t));
+    }
+    if let Some(r) = &f.region {
+        q = q.filter(in_region(C::Tenant, r));
+    }
+    if let Some((column, unit)) = unit_column {
+        q = q.filter(column.eq(unit));
+    }
+    if let Some(y) = f.fiscal_year {
+        q = q.filter(C::FiscalYear.eq(y));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(C::Status.eq(s));
+    }
+    q.order_by_asc(C::Seq).limit(limit)
 }
 
 /// `column` is `region` or a path under it (`region/…`); LIKE wildcards in
@@ -1901,8 +1942,91 @@ async fn insert_events(txn: &impl ConnectionTrait, news: &[NewEvent]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::{QueryTrait, Statement};
     use std::sync::Arc;
     use tokio::sync::mpsc;
+
+    /// SQLite's plan for each listing, once the store has gathered its
+    /// statistics: an index that gives the rows in sequence order, never a
+    /// sort of all the tenant's forms per page.
+    #[tokio::test]
+    async fn listings_read_an_index_in_order_without_sorting() {
+        let path = std::env::temp_dir().join(format!(
+            "jixiao_t_listing_plan_{}.sqlite",
+            std::process::id()
+        ));
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        // Two tenants' forms across units and years, and the statistics
+        // `PRAGMA optimize` gathers.
+        let news = (0..400)
+            .map(|n| NewSubmission {
+                id: format!("sub_{n}"),
+                tenant: ["湖南省", "湖北省"][n % 2].into(),
+                content_digest: format!("d{n}"),
+                kind: "project".into(),
+                budget_unit: format!("第{}局", n % 20),
+                competent_department: format!("第{}局", n % 20),
+                implementing_unit: format!("第{}所", n % 40),
+                project_name: format!("项目{n}"),
+                fiscal_year: 2023 + (n % 2) as i32,
+                form: vec![],
+                received_at: 1,
+                rulebook_id: "r".into(),
+                trace_context: String::new(),
+            })
+            .collect();
+        store.submit_many(news).await.unwrap();
+        optimize(&store.db).await.unwrap();
+        let unit = "第3局".to_string();
+        let filter = |year: Option<i32>| SubmissionFilter {
+            tenant: Some("湖南省".into()),
+            fiscal_year: year,
+            ..Default::default()
+        };
+        let cases = [
+            (
+                listing(&filter(None), 0, 500, None),
+                "ix_submissions_tenant_seq",
+            ),
+            (
+                listing(&filter(Some(2024)), 0, 500, None),
+                "ix_submissions_tenant_seq",
+            ),
+            (
+                listing(
+                    &filter(Some(2024)),
+                    0,
+                    500,
+                    Some((submission::Column::BudgetUnit, &unit)),
+                ),
+                "ix_submissions_budget_unit",
+            ),
+        ];
+        for (query, index) in cases {
+            let statement = query.build(DbBackend::Sqlite);
+            let plan: Vec<String> = store
+                .db
+                .query_all(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    format!("EXPLAIN QUERY PLAN {}", statement.sql),
+                    statement.values.expect("bound values"),
+                ))
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get::<String>("", "detail").unwrap())
+                .collect();
+            let plan = plan.join("; ");
+            assert!(plan.contains(index), "{} → {plan}", statement.sql);
+            assert!(!plan.contains("TEMP B-TREE"), "{} → {plan}", statement.sql);
+        }
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 
     #[tokio::test]
     async fn intake_goes_before_writers_queued_ahead_of_it() {

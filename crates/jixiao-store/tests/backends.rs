@@ -560,7 +560,7 @@ async fn the_event_log_is_trimmed_to_its_newest_events(store: Store) {
         .events_after(0, 100, &EventFilter::default())
         .await
         .unwrap();
-    assert_eq!(store.trim_events(4).await.unwrap(), 2);
+    assert_eq!(store.trim_events(4, |_| {}).await.unwrap(), 2);
     assert_eq!(store.events_trimmed_through().await.unwrap(), all[1].seq);
     let kept = store
         .events_after(0, 100, &EventFilter::default())
@@ -568,8 +568,8 @@ async fn the_event_log_is_trimmed_to_its_newest_events(store: Store) {
         .unwrap();
     assert_eq!(kept, all[2..].to_vec());
     // Nothing more to trim; keeping more than there is trims nothing either.
-    assert_eq!(store.trim_events(4).await.unwrap(), 0);
-    assert_eq!(store.trim_events(100).await.unwrap(), 0);
+    assert_eq!(store.trim_events(4, |_| {}).await.unwrap(), 0);
+    assert_eq!(store.trim_events(100, |_| {}).await.unwrap(), 0);
     let exported = store
         .record_event("exported", "", "t", "", 0, 9, "csv of 6 forms".into())
         .await
