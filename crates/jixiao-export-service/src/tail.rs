@@ -17,7 +17,8 @@ pub struct Window {
     /// Every stored event with `from < seq <= to` is in `pages`, in order.
     pub from: i64,
     pub to: i64,
-    /// The log's trim mark, read after the events.
+    /// The log's trim mark, read after the events, or the one this
+    /// process's trimmer announced before deleting (the higher).
     pub trimmed: i64,
     /// The log could not be read: the window covers nothing until it is, and
     /// each watch reads the log itself (its own error, if any, ends it).
