@@ -170,12 +170,10 @@ impl EventFilter {
     /// is itself or a path under it), for events already in hand.
     pub fn matches(&self, e: &event::Model) -> bool {
         self.tenant.as_ref().is_none_or(|t| e.tenant == *t)
-            && self.region.as_ref().is_none_or(|r| {
-                e.tenant == *r
-                    || e.tenant
-                        .strip_prefix(r.as_str())
-                        .is_some_and(|rest| rest.starts_with('/'))
-            })
+            && self
+                .region
+                .as_ref()
+                .is_none_or(|r| jixiao_auth::within(&e.tenant, r))
             && self
                 .budget_unit
                 .as_ref()
