@@ -166,6 +166,35 @@ enum CatchUp {
     Over,
 }
 
+/// A page of the log and what bounds it.
+struct LogPage {
+    /// Read first: every event up to it is committed (cursors become
+    /// visible in order), so a short page covers the log up to it.
+    high: i64,
+    /// After the cursor given, none when none was.
+    events: Vec<event::Model>,
+    /// Read after the page: anything at or below it may be gone.
+    trimmed: i64,
+}
+
+async fn read_log(
+    store: &Store,
+    after: Option<i64>,
+    filter: &EventFilter,
+) -> Result<LogPage, jixiao_store::StoreError> {
+    let high = store.last_event_seq().await?;
+    let events = match after {
+        Some(after) => store.events_after(after, EVENT_PAGE, filter).await?,
+        None => Vec::new(),
+    };
+    let trimmed = store.events_trimmed_through().await?;
+    Ok(LogPage {
+        high,
+        events,
+        trimmed,
+    })
+}
+
 /// One page of the log after `scanned`, read by a watch behind the shared
 /// window, sent in order.
 async fn catch_up(
@@ -175,16 +204,11 @@ async fn catch_up(
     scanned: &mut i64,
     tx: &mpsc::Sender<Result<v1::Event, Status>>,
 ) -> CatchUp {
-    let read = async {
-        // Cursors become visible in order: every event up to `high` is
-        // committed, so a short page covers the log up to it.
-        let high = store.last_event_seq().await?;
-        let page = store.events_after(*scanned, EVENT_PAGE, filter).await?;
-        let trimmed = store.events_trimmed_through().await?;
-        Ok::<_, jixiao_store::StoreError>((high, page, trimmed))
-    }
-    .await;
-    let (high, page, trimmed) = match read {
+    let LogPage {
+        high,
+        events: page,
+        trimmed,
+    } = match read_log(store, Some(*scanned), filter).await {
         Ok(r) => r,
         Err(e) => {
             let _ = tx.send(Err(Status::from(ApiError::from(e)))).await;

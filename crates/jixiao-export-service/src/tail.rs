@@ -9,7 +9,7 @@ use jixiao_queue::EventBus;
 use jixiao_store::{entity::event, EventFilter, Store};
 use tokio::sync::watch;
 
-use crate::{EVENT_PAGE, EVENT_POLL};
+use crate::{read_log, LogPage, EVENT_PAGE, EVENT_POLL};
 
 /// The newest stretch of the log, as last read.
 #[derive(Clone, Debug)]
@@ -130,23 +130,14 @@ async fn follow(
 ) {
     let mut window = Window::unread();
     loop {
-        let read = async {
-            // Cursors become visible in order: every event up to `high` is
-            // committed, so a short page covers the log up to it.
-            let high = store.last_event_seq().await?;
-            let page = if !window.failed && window.to != i64::MAX {
-                store
-                    .events_after(window.to, EVENT_PAGE, &EventFilter::default())
-                    .await?
-            } else {
-                Vec::new()
-            };
-            let trimmed = store.events_trimmed_through().await?;
-            Ok::<_, jixiao_store::StoreError>((high, page, trimmed))
-        }
-        .await;
-        match read {
-            Ok((high, page, trimmed)) => {
+        // A window not yet read, or failed, starts again at the log's end.
+        let after = (!window.failed && window.to != i64::MAX).then_some(window.to);
+        match read_log(&store, after, &EventFilter::default()).await {
+            Ok(LogPage {
+                high,
+                events: page,
+                trimmed,
+            }) => {
                 if window.failed || window.to == i64::MAX {
                     // From the log's end: what came before is read by the
                     // watches that need it.
