@@ -415,6 +415,12 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// `channel` with the bearer token on every call (none when empty).
+fn with_token(channel: Channel, token: &str) -> anyhow::Result<jixiao_telemetry::PeerChannel> {
+    jixiao_telemetry::peer(channel, Some(token).filter(|t| !t.is_empty()))
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
 /// Sends forms `0..n` over `channel` from `concurrency` tasks.
 async fn send_all(
     channel: Channel,
@@ -423,8 +429,7 @@ async fn send_all(
     n: u64,
     args: &Args,
 ) -> anyhow::Result<Sent> {
-    let channel = jixiao_telemetry::peer(channel, Some(token).filter(|t| !t.is_empty()))
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let channel = with_token(channel, token)?;
     let next = Arc::new(AtomicU64::new(0));
     let rejected = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -498,8 +503,7 @@ async fn audited(
     mut expected: tokio::sync::watch::Receiver<u64>,
     deadline: Instant,
 ) -> anyhow::Result<Instant> {
-    let channel = jixiao_telemetry::peer(channel, Some(token.as_str()).filter(|t| !t.is_empty()))
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let channel = with_token(channel, &token)?;
     let mut client = ExportServiceClient::new(channel);
     let mut cursor = 0;
     let mut seen = 0;
@@ -543,10 +547,9 @@ async fn dashboard(
     channel: Channel,
     token: String,
     tenant: String,
-    delivered: Arc<std::sync::atomic::AtomicU64>,
+    delivered: Arc<AtomicU64>,
 ) -> anyhow::Result<()> {
-    let channel = jixiao_telemetry::peer(channel, Some(token.as_str()).filter(|t| !t.is_empty()))
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let channel = with_token(channel, &token)?;
     let mut client = ExportServiceClient::new(channel);
     let mut cursor = 0;
     loop {
@@ -560,7 +563,7 @@ async fn dashboard(
             .into_inner();
         while let Some(e) = stream.next().await {
             cursor = e?.cursor;
-            delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            delivered.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -749,7 +752,7 @@ async fn pipeline(
         expected_rx,
         deadline,
     ));
-    let dashboard_events = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let dashboard_events = Arc::new(AtomicU64::new(0));
     let dashboards: Vec<_> = (0..args.dashboards)
         .map(|_| {
             tokio::spawn(dashboard(
@@ -828,7 +831,7 @@ async fn pipeline(
         println!(
             "dashboards:  {} following every event, {} events delivered to them",
             args.dashboards,
-            dashboard_events.load(std::sync::atomic::Ordering::Relaxed)
+            dashboard_events.load(Ordering::Relaxed)
         );
     }
     println!(
