@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jixiao_queue::EventBus;
 use jixiao_store::{entity::event, EventFilter, Store};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use crate::{read_log, LogPage, EVENT_PAGE, EVENT_POLL};
 
@@ -75,34 +75,41 @@ impl Window {
 /// The shared window; cheap to clone.
 #[derive(Clone)]
 pub struct EventTail {
-    window: watch::Receiver<Arc<Window>>,
     publish: Arc<watch::Sender<Arc<Window>>>,
+    /// Wakes the reader, which reads nothing while nobody follows the window.
+    followed: Arc<Notify>,
 }
 
 impl EventTail {
-    /// Follows the log from its current end, keeping the newest `capacity`
-    /// events (and at least the last page read); woken by this process's
-    /// events and every [`EVENT_POLL`] for other processes'.
+    /// Follows the log from its current end while anybody subscribes,
+    /// keeping the newest `capacity` events (and at least the last page
+    /// read); woken by this process's events and every [`EVENT_POLL`] for
+    /// other processes'.
     pub fn start(
         store: Store,
         events: &dyn EventBus,
         stopping: watch::Receiver<bool>,
         capacity: usize,
     ) -> Self {
-        let (tx, window) = watch::channel(Arc::new(Window::unread()));
-        let publish = Arc::new(tx);
+        let publish = Arc::new(watch::Sender::new(Arc::new(Window::unread())));
+        let followed = Arc::new(Notify::new());
         tokio::spawn(follow(
             store,
             events.subscribe(),
             publish.clone(),
+            followed.clone(),
             stopping,
             capacity,
         ));
-        EventTail { window, publish }
+        EventTail { publish, followed }
     }
 
+    /// The window, as long as the receiver lives. A window not read since
+    /// the last subscriber left covers nothing until the reader's next read.
     pub fn subscribe(&self) -> watch::Receiver<Arc<Window>> {
-        self.window.clone()
+        let window = self.publish.subscribe();
+        self.followed.notify_one();
+        window
     }
 
     /// This process is about to trim the log through `through`: watches
@@ -125,11 +132,25 @@ async fn follow(
     store: Store,
     mut newest: watch::Receiver<i64>,
     tx: Arc<watch::Sender<Arc<Window>>>,
+    followed: Arc<Notify>,
     mut stopping: watch::Receiver<bool>,
     capacity: usize,
 ) {
     let mut window = Window::unread();
     loop {
+        if tx.receiver_count() == 0 {
+            // Nobody follows (no watch, no mirror): no reads until somebody
+            // does, and then from the log's end.
+            window = Window::unread();
+            tx.send_modify(|published| {
+                window.trimmed = published.trimmed;
+                *published = Arc::new(window.clone());
+            });
+            tokio::select! {
+                _ = followed.notified() => continue,
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+        }
         // A window not yet read, or failed, starts again at the log's end.
         let after = (!window.failed && window.to != i64::MAX).then_some(window.to);
         match read_log(&store, after, &EventFilter::default()).await {
@@ -226,5 +247,57 @@ mod tests {
         w.push((19..30).map(event).collect(), 5);
         assert_eq!(w.from, 18);
         assert_eq!(seqs(w.after(27)), [28, 29]);
+    }
+
+    /// Waits up to 10 s for the published window to satisfy `ok`.
+    async fn published(tail: &EventTail, ok: impl Fn(&Window) -> bool) -> bool {
+        for _ in 0..200 {
+            if ok(&tail.publish.borrow()) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    /// With nobody following, the log is not read; a subscriber starts the
+    /// reads from the log's end, and when the last one leaves they stop.
+    #[tokio::test]
+    async fn the_tail_reads_the_log_only_while_somebody_follows_it() {
+        let path = std::env::temp_dir().join(format!("jixiao-tail-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        let events = jixiao_queue::InProcessEvents::new();
+        let (_stop, stopping) = watch::channel(false);
+        let tail = EventTail::start(store.clone(), &events, stopping, 100);
+        let record = || async {
+            let e = store
+                .record_event("exported", "", "湖南省", "", 2024, 0, String::new())
+                .await
+                .unwrap();
+            events.published(e.seq);
+            e.seq
+        };
+
+        let unfollowed = record().await;
+        // Give an idle reader time to (wrongly) read it: it would publish a window.
+        tokio::time::sleep(EVENT_POLL * 2).await;
+        assert!(!tail.publish.borrow().covers(unfollowed));
+
+        let watch = tail.subscribe();
+        assert!(published(&tail, |w| w.covers(unfollowed)).await);
+        let followed = record().await;
+        assert!(published(&tail, |w| w.to == followed).await);
+        assert_eq!(seqs(watch.borrow().after(unfollowed)), [followed]);
+
+        drop(watch);
+        record().await;
+        assert!(published(&tail, |w| !w.covers(followed)).await);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }
