@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(FindingsPerForm),
             Box::new(JobsWithoutState),
             Box::new(ListingsInSequence),
+            Box::new(FindingListingsInSequence),
         ]
     }
 }
@@ -657,6 +658,39 @@ impl MigrationTrait for ListingsInSequence {
             steps.push(format!("DROP INDEX IF EXISTS ix_submissions_{unit}"));
         }
         run_steps(m.get_connection(), steps).await
+    }
+}
+
+/// Findings listed by tenant alone (a province's dashboard, its findings
+/// export) sorted all of the tenant's findings for every page: the only
+/// index beginning with the tenant was the department one, and SQLite read
+/// it whole, each row from the table, then sorted (BENCHMARKS.md). As for
+/// submissions (migration 12): (tenant, seq, year) for a tenant, and the
+/// department index becomes (unit, tenant, seq, year), so neither ties with
+/// the other and both give rows in order. One more entry per findings row,
+/// at the end of its tenant's range.
+struct FindingListingsInSequence;
+
+impl MigrationName for FindingListingsInSequence {
+    fn name(&self) -> &str {
+        "m20261206_000013_finding_listings_in_sequence"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FindingListingsInSequence {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        run_steps(
+            m.get_connection(),
+            vec![
+                "CREATE INDEX ix_findings_tenant_seq ON findings (tenant, seq, fiscal_year)".into(),
+                "CREATE INDEX ix_findings_budget_unit_seq \
+                 ON findings (budget_unit, tenant, seq, fiscal_year)"
+                    .into(),
+                "DROP INDEX IF EXISTS ix_findings_department".into(),
+            ],
+        )
+        .await
     }
 }
 

@@ -980,36 +980,14 @@ impl Store {
         after: i64,
         limit: u64,
     ) -> Result<Vec<StoredFinding>> {
-        let mut q = finding::Entity::find();
-        if let Some(s) = &f.submission_id {
+        let submission_seq = match &f.submission_id {
             // Resolved first: with a subquery SQLite may pick another index.
-            let Some(&seq) = seqs_of(&self.db, [s.as_str()]).await?.get(s) else {
-                return Ok(Vec::new());
-            };
-            q = q.filter(finding::Column::SubmissionSeq.eq(seq));
-        }
-        if let Some(t) = &f.tenant {
-            q = q.filter(finding::Column::Tenant.eq(t));
-        }
-        if let Some(r) = &f.region {
-            q = q.filter(in_region(finding::Column::Tenant, r));
-        }
-        if let Some(u) = &f.budget_unit {
-            q = q.filter(finding::Column::BudgetUnit.eq(u));
-        }
-        if let Some(y) = f.fiscal_year {
-            q = q.filter(finding::Column::FiscalYear.eq(y));
-        }
-        if let Some(min) = f.min_severity {
-            q = q.filter(finding::Column::MaxSeverity.gte(min));
-        }
-        if let Some(r) = &f.rule_id {
-            let escaped = r.replace('!', "!!").replace('%', "!%").replace('_', "!_");
-            q = q.filter(
-                finding::Column::RuleIds
-                    .like(sea_orm::sea_query::LikeExpr::new(format!("% {escaped} %")).escape('!')),
-            );
-        }
+            Some(s) => match seqs_of(&self.db, [s.as_str()]).await?.get(s) {
+                Some(&seq) => Some(seq),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
         let wanted = |x: &StoredFinding| {
             x.seq > after
                 && f.min_severity.is_none_or(|min| x.severity >= min)
@@ -1023,11 +1001,7 @@ impl Store {
         let mut from_row = after.max(0) >> packed::INDEX_BITS;
         let mut out = Vec::new();
         loop {
-            let rows = q
-                .clone()
-                .filter(finding::Column::Seq.gte(from_row))
-                .order_by_asc(finding::Column::Seq)
-                .limit(rows_per_read)
+            let rows = finding_listing(f, submission_seq, from_row, rows_per_read)
                 .all(&self.db)
                 .await?;
             let full = rows.len() as u64 == rows_per_read;
@@ -1186,6 +1160,45 @@ impl Store {
             .all(&self.db)
             .await?)
     }
+}
+
+/// Up to `rows` findings rows from `from_row` on that pass what `f` can
+/// narrow in SQL, in order; `submission_seq` is `f.submission_id` resolved.
+fn finding_listing(
+    f: &FindingFilter,
+    submission_seq: Option<i64>,
+    from_row: i64,
+    rows: u64,
+) -> sea_orm::Select<finding::Entity> {
+    let mut q = finding::Entity::find();
+    if let Some(seq) = submission_seq {
+        q = q.filter(finding::Column::SubmissionSeq.eq(seq));
+    }
+    if let Some(t) = &f.tenant {
+        q = q.filter(finding::Column::Tenant.eq(t));
+    }
+    if let Some(r) = &f.region {
+        q = q.filter(in_region(finding::Column::Tenant, r));
+    }
+    if let Some(u) = &f.budget_unit {
+        q = q.filter(finding::Column::BudgetUnit.eq(u));
+    }
+    if let Some(y) = f.fiscal_year {
+        q = q.filter(finding::Column::FiscalYear.eq(y));
+    }
+    if let Some(min) = f.min_severity {
+        q = q.filter(finding::Column::MaxSeverity.gte(min));
+    }
+    if let Some(r) = &f.rule_id {
+        let escaped = r.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+        q = q.filter(
+            finding::Column::RuleIds
+                .like(sea_orm::sea_query::LikeExpr::new(format!("% {escaped} %")).escape('!')),
+        );
+    }
+    q.filter(finding::Column::Seq.gte(from_row))
+        .order_by_asc(finding::Column::Seq)
+        .limit(rows)
 }
 
 /// A page of submissions after `after_seq` in sequence order, narrowed by
@@ -1920,9 +1933,9 @@ mod tests {
     use std::sync::Arc;
     use tokio::sync::mpsc;
 
-    /// SQLite's plan for each listing: an index that gives the rows in
-    /// sequence order, never a sort of all the tenant's (or a unit's) forms
-    /// per page.
+    /// SQLite's plan for each listing of forms or findings: an index that
+    /// gives the rows in sequence order, never a sort of all the tenant's
+    /// (or a unit's) rows per page.
     #[tokio::test]
     async fn listings_read_an_index_in_order_without_sorting() {
         let path = std::env::temp_dir().join(format!(
@@ -1964,13 +1977,22 @@ mod tests {
             fiscal_year: year,
             ..Default::default()
         };
+        let findings = |year: Option<i32>, unit: Option<&str>| {
+            let f = FindingFilter {
+                tenant: Some("湖南省".into()),
+                fiscal_year: year,
+                budget_unit: unit.map(str::to_string),
+                ..Default::default()
+            };
+            finding_listing(&f, None, 0, 500).build(DbBackend::Sqlite)
+        };
         let cases = [
             (
-                listing(&filter(None), 0, 500, None),
+                listing(&filter(None), 0, 500, None).build(DbBackend::Sqlite),
                 "ix_submissions_tenant_seq",
             ),
             (
-                listing(&filter(Some(2024)), 0, 500, None),
+                listing(&filter(Some(2024)), 0, 500, None).build(DbBackend::Sqlite),
                 "ix_submissions_tenant_seq",
             ),
             (
@@ -1979,7 +2001,8 @@ mod tests {
                     0,
                     500,
                     Some((submission::Column::BudgetUnit, &unit)),
-                ),
+                )
+                .build(DbBackend::Sqlite),
                 "ix_submissions_budget_unit_seq",
             ),
             (
@@ -1988,12 +2011,19 @@ mod tests {
                     0,
                     500,
                     Some((submission::Column::ImplementingUnit, &unit)),
-                ),
+                )
+                .build(DbBackend::Sqlite),
                 "ix_submissions_implementing_unit_seq",
             ),
+            (findings(None, None), "ix_findings_tenant_seq"),
+            (findings(Some(2024), None), "ix_findings_tenant_seq"),
+            (
+                findings(Some(2024), Some(&unit)),
+                "ix_findings_budget_unit_seq",
+            ),
+            (findings(None, Some(&unit)), "ix_findings_budget_unit_seq"),
         ];
-        for (query, index) in cases {
-            let statement = query.build(DbBackend::Sqlite);
+        for (statement, index) in cases {
             let plan: Vec<String> = store
                 .db
                 .query_all(Statement::from_sql_and_values(
