@@ -678,6 +678,10 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<submission::Model>> {
         use submission::Column as C;
+        let mut f = f.clone();
+        self.narrow_region::<submission::Entity>(C::Tenant, &mut f.tenant, &mut f.region)
+            .await?;
+        let f = &f;
         let Some(unit) = &f.unit else {
             return Ok(listing(f, after_seq, limit, None).all(&self.db).await?);
         };
@@ -695,6 +699,39 @@ impl Store {
         rows.dedup_by_key(|r| r.seq);
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(rows)
+    }
+
+    /// On SQLite, a listing by `region` alone becomes one by the region's
+    /// tenant when no row of `E` lies under the region (a restricted
+    /// caller's own tenant, which every listing of theirs selects as a
+    /// region). A tenant's index gives its rows in order; a region's several
+    /// tenants must be sorted, all of them for every page. PostgreSQL's
+    /// planner weighs a region by its statistics, and without the C
+    /// collation this probe would scan the table.
+    async fn narrow_region<E: EntityTrait>(
+        &self,
+        column: E::Column,
+        tenant: &mut Option<String>,
+        region: &mut Option<String>,
+    ) -> Result<()> {
+        if tenant.is_some() || self.db.get_database_backend() != DbBackend::Sqlite {
+            return Ok(());
+        }
+        let Some(r) = region.as_deref() else {
+            return Ok(());
+        };
+        let under = E::find()
+            .select_only()
+            .column(column)
+            .filter(under_region(column, r))
+            .limit(1)
+            .into_tuple::<String>()
+            .one(&self.db)
+            .await?;
+        if under.is_none() {
+            *tenant = region.take();
+        }
+        Ok(())
     }
 
     /// Queues (again) a scoring job per submission with `rulebook_id`, in one
@@ -980,6 +1017,14 @@ impl Store {
         after: i64,
         limit: u64,
     ) -> Result<Vec<StoredFinding>> {
+        let mut f = f.clone();
+        self.narrow_region::<finding::Entity>(
+            finding::Column::Tenant,
+            &mut f.tenant,
+            &mut f.region,
+        )
+        .await?;
+        let f = &f;
         let submission_seq = match &f.submission_id {
             // Resolved first: with a subquery SQLite may pick another index.
             Some(s) => match seqs_of(&self.db, [s.as_str()]).await?.get(s) {
@@ -1232,15 +1277,20 @@ fn listing(
 /// `column` is `region` or a path under it (`region/…`); LIKE wildcards in
 /// the region are taken literally.
 pub(crate) fn in_region(column: impl ColumnTrait, region: &str) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(column.eq(region))
+        .add(under_region(column, region))
+}
+
+/// `column` is a path under `region` (`region/…`).
+fn under_region(column: impl ColumnTrait, region: &str) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Expr, LikeExpr};
     let escaped = region
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    sea_orm::Condition::any().add(column.eq(region)).add(
-        Expr::col((column.entity_name(), column))
-            .like(LikeExpr::new(format!("{escaped}/%")).escape('\\')),
-    )
+    Expr::col((column.entity_name(), column))
+        .like(LikeExpr::new(format!("{escaped}/%")).escape('\\'))
 }
 
 /// Each of `ids` that exists, with its sequence number, in one query. The
@@ -2040,6 +2090,86 @@ mod tests {
             assert!(plan.contains(index), "{} → {plan}", statement.sql);
             assert!(!plan.contains("TEMP B-TREE"), "{} → {plan}", statement.sql);
         }
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    /// A region with no tenant under it is listed as its one tenant, in the
+    /// tenant's index order; a region with tenants under it stays a region.
+    #[tokio::test]
+    async fn a_region_with_no_tenant_under_it_lists_as_its_tenant() {
+        let path = std::env::temp_dir().join(format!(
+            "jixiao_t_region_narrowing_{}.sqlite",
+            std::process::id()
+        ));
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        let news = ["湖南省", "湖北省", "湖北省/武汉市", "湖北省/武汉市"]
+            .iter()
+            .enumerate()
+            .map(|(n, tenant)| NewSubmission {
+                id: format!("sub_{n}"),
+                tenant: tenant.to_string(),
+                content_digest: format!("d{n}"),
+                kind: "project".into(),
+                budget_unit: "局".into(),
+                competent_department: "局".into(),
+                implementing_unit: "局".into(),
+                project_name: format!("项目{n}"),
+                fiscal_year: 2024,
+                form: vec![],
+                received_at: 1,
+                rulebook_id: "r".into(),
+                trace_context: String::new(),
+            })
+            .collect();
+        store.submit_many(news).await.unwrap();
+        let narrowed = |tenant: Option<&str>, region: &str| {
+            let store = store.clone();
+            let (mut tenant, mut region) = (tenant.map(str::to_string), Some(region.to_string()));
+            async move {
+                store
+                    .narrow_region::<submission::Entity>(
+                        submission::Column::Tenant,
+                        &mut tenant,
+                        &mut region,
+                    )
+                    .await
+                    .unwrap();
+                (tenant, region)
+            }
+        };
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(narrowed(None, "湖南省").await, (some("湖南省"), None));
+        assert_eq!(
+            narrowed(None, "湖北省/武汉市").await,
+            (some("湖北省/武汉市"), None)
+        );
+        assert_eq!(narrowed(None, "湖北省").await, (None, some("湖北省")));
+        // Not a path boundary: nothing lies under 湖北, and nothing is 湖北.
+        assert_eq!(narrowed(None, "湖北").await, (some("湖北"), None));
+        assert_eq!(
+            narrowed(Some("湖北省"), "湖北省").await,
+            (some("湖北省"), some("湖北省"))
+        );
+        // The listings say the same with and without the narrowing.
+        let listed = |region: &str| {
+            let store = store.clone();
+            let f = SubmissionFilter {
+                region: Some(region.to_string()),
+                ..Default::default()
+            };
+            async move {
+                let rows = store.list_submissions(&f, 0, 10).await.unwrap();
+                rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(listed("湖南省").await, ["sub_0"]);
+        assert_eq!(listed("湖北省").await, ["sub_1", "sub_2", "sub_3"]);
+        assert_eq!(listed("湖北").await, Vec::<String>::new());
         drop(store);
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
