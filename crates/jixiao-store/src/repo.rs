@@ -704,8 +704,9 @@ impl Store {
     /// On SQLite, a listing by `region` alone becomes one by the region's
     /// tenant when no row of `E` lies under the region (a restricted
     /// caller's own tenant, which every listing of theirs selects as a
-    /// region). A tenant's index gives its rows in order; a region's several
-    /// tenants must be sorted, all of them for every page. PostgreSQL's
+    /// region). A tenant's index gives its rows in order; for a region,
+    /// SQLite without statistics either sorts all of its rows for every page
+    /// or reads the whole table in order, filtering (BENCHMARKS.md). PostgreSQL's
     /// planner weighs a region by its statistics, and without the C
     /// collation this probe would scan the table.
     async fn narrow_region<E: EntityTrait>(
