@@ -1053,6 +1053,9 @@ impl Store {
             let full = rows.len() as u64 == rows_per_read;
             for row in rows {
                 from_row = row.seq + 1;
+                if !in_place(f, &row) {
+                    continue;
+                }
                 for x in findings_in(row)?.filter(&wanted) {
                     out.push(x);
                     if out.len() == limit {
@@ -1218,19 +1221,23 @@ fn finding_listing(
 ) -> sea_orm::Select<finding::Entity> {
     let mut q = finding::Entity::find();
     if let Some(seq) = submission_seq {
+        // One form's few rows by its own index; the rest is checked on them
+        // (`in_place`): with the tenant in SQL too, SQLite read the tenant's
+        // whole index in order instead.
         q = q.filter(finding::Column::SubmissionSeq.eq(seq));
-    }
-    if let Some(t) = &f.tenant {
-        q = q.filter(finding::Column::Tenant.eq(t));
-    }
-    if let Some(r) = &f.region {
-        q = q.filter(in_region(finding::Column::Tenant, r));
-    }
-    if let Some(u) = &f.budget_unit {
-        q = q.filter(finding::Column::BudgetUnit.eq(u));
-    }
-    if let Some(y) = f.fiscal_year {
-        q = q.filter(finding::Column::FiscalYear.eq(y));
+    } else {
+        if let Some(t) = &f.tenant {
+            q = q.filter(finding::Column::Tenant.eq(t));
+        }
+        if let Some(r) = &f.region {
+            q = q.filter(in_region(finding::Column::Tenant, r));
+        }
+        if let Some(u) = &f.budget_unit {
+            q = q.filter(finding::Column::BudgetUnit.eq(u));
+        }
+        if let Some(y) = f.fiscal_year {
+            q = q.filter(finding::Column::FiscalYear.eq(y));
+        }
     }
     if let Some(min) = f.min_severity {
         q = q.filter(finding::Column::MaxSeverity.gte(min));
@@ -1245,6 +1252,17 @@ fn finding_listing(
     q.filter(finding::Column::Seq.gte(from_row))
         .order_by_asc(finding::Column::Seq)
         .limit(rows)
+}
+
+/// Whether a findings row is in `f`'s tenant, region, unit and year, as the
+/// SQL of [`finding_listing`] says when no form is named.
+fn in_place(f: &FindingFilter, row: &finding::Model) -> bool {
+    f.tenant.as_ref().is_none_or(|t| row.tenant == *t)
+        && f.region
+            .as_ref()
+            .is_none_or(|r| jixiao_auth::within(&row.tenant, r))
+        && f.budget_unit.as_ref().is_none_or(|u| row.budget_unit == *u)
+        && f.fiscal_year.is_none_or(|y| row.fiscal_year == y)
 }
 
 /// A page of submissions after `after_seq` in sequence order, narrowed by
@@ -2073,6 +2091,21 @@ mod tests {
                 "ix_findings_budget_unit_seq",
             ),
             (findings(None, Some(&unit)), "ix_findings_budget_unit_seq"),
+            // One form's findings, for a caller whose region is its tenant:
+            // the form's index, not the whole tenant's.
+            (
+                finding_listing(
+                    &FindingFilter {
+                        tenant: Some("湖南省".into()),
+                        ..Default::default()
+                    },
+                    Some(7),
+                    0,
+                    500,
+                )
+                .build(DbBackend::Sqlite),
+                "ix_findings_submission_seq",
+            ),
         ];
         for (statement, index) in cases {
             let plan: Vec<String> = store

@@ -441,6 +441,38 @@ async fn findings_list_one_at_a_time_out_of_their_rows(store: Store) {
         ..Default::default()
     };
     assert_eq!(all_pages(department, 5).await, ["BX1/2", "D/2"]);
+    // A named form's findings outside the tenant, region, unit or year asked
+    // for are not listed (checked on its rows, not in SQL).
+    for outside in [
+        FindingFilter {
+            tenant: Some("u".into()),
+            ..Default::default()
+        },
+        FindingFilter {
+            region: Some("t/x".into()),
+            ..Default::default()
+        },
+        FindingFilter {
+            budget_unit: Some("乙".into()),
+            ..Default::default()
+        },
+        FindingFilter {
+            fiscal_year: Some(2023),
+            ..Default::default()
+        },
+    ] {
+        let named = FindingFilter {
+            submission_id: Some("sub_t_1".into()),
+            ..outside
+        };
+        assert!(all_pages(named, 5).await.is_empty());
+    }
+    let in_region = FindingFilter {
+        submission_id: Some("sub_t_1".into()),
+        region: Some("t".into()),
+        ..Default::default()
+    };
+    assert!(!all_pages(in_region, 5).await.is_empty());
     let found = store.findings_of(&["sub_t_0".into()]).await.unwrap();
     assert_eq!(
         found
