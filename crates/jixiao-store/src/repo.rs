@@ -2002,44 +2002,83 @@ mod tests {
     use std::sync::Arc;
     use tokio::sync::mpsc;
 
+    /// A new SQLite database file, removed with its log when dropped.
+    struct TempDb(std::path::PathBuf);
+
+    impl TempDb {
+        fn new(name: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("jixiao_t_{name}_{}.sqlite", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            TempDb(path)
+        }
+
+        async fn open(&self) -> Store {
+            Store::connect(&format!("sqlite://{}?mode=rwc", self.0.display()))
+                .await
+                .unwrap()
+        }
+    }
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+            }
+        }
+    }
+
+    /// Form `n` of `tenant`, filed by `unit` (预算单位 and 主管部门) and
+    /// carried out by `implementing_unit`.
+    fn filed(
+        n: usize,
+        tenant: &str,
+        unit: String,
+        implementing_unit: String,
+        fiscal_year: i32,
+    ) -> NewSubmission {
+        NewSubmission {
+            id: format!("sub_{n}"),
+            tenant: tenant.into(),
+            content_digest: format!("d{n}"),
+            kind: "project".into(),
+            budget_unit: unit.clone(),
+            competent_department: unit,
+            implementing_unit,
+            project_name: format!("项目{n}"),
+            fiscal_year,
+            form: vec![],
+            received_at: 1,
+            rulebook_id: "r".into(),
+            trace_context: String::new(),
+        }
+    }
+
     /// SQLite's plan for each listing of forms or findings: an index that
     /// gives the rows in sequence order, never a sort of all the tenant's
     /// (or a unit's) rows per page.
     #[tokio::test]
     async fn listings_read_an_index_in_order_without_sorting() {
-        let path = std::env::temp_dir().join(format!(
-            "jixiao_t_listing_plan_{}.sqlite",
-            std::process::id()
-        ));
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .unwrap();
+        let db = TempDb::new("listing_plan");
+        let store = db.open().await;
         // Two tenants' forms across units and years; no statistics (a
         // database's first minutes, or one never analysed).
         let news = (0..400)
-            .map(|n| NewSubmission {
-                id: format!("sub_{n}"),
-                tenant: ["湖南省", "湖北省"][n % 2].into(),
-                content_digest: format!("d{n}"),
-                kind: "project".into(),
-                budget_unit: format!("第{}局", n % 20),
-                competent_department: format!("第{}局", n % 20),
-                implementing_unit: format!("第{}所", n % 40),
-                project_name: format!("项目{n}"),
-                fiscal_year: 2023 + (n % 2) as i32,
-                form: vec![],
-                received_at: 1,
-                rulebook_id: "r".into(),
-                trace_context: String::new(),
+            .map(|n| {
+                filed(
+                    n,
+                    ["湖南省", "湖北省"][n % 2],
+                    format!("第{}局", n % 20),
+                    format!("第{}所", n % 40),
+                    2023 + (n % 2) as i32,
+                )
             })
             .collect();
         store.submit_many(news).await.unwrap();
         // Reopened: EXPLAIN reads no table, so a pooled connection would
         // plan it with the schema it had before the migrations.
         drop(store);
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .unwrap();
+        let store = db.open().await;
         let unit = "第3局".to_string();
         let filter = |year: Option<i32>| SubmissionFilter {
             tenant: Some("湖南省".into()),
@@ -2124,41 +2163,18 @@ mod tests {
             assert!(plan.contains(index), "{} → {plan}", statement.sql);
             assert!(!plan.contains("TEMP B-TREE"), "{} → {plan}", statement.sql);
         }
-        drop(store);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 
     /// A region with no tenant under it is listed as its one tenant, in the
     /// tenant's index order; a region with tenants under it stays a region.
     #[tokio::test]
     async fn a_region_with_no_tenant_under_it_lists_as_its_tenant() {
-        let path = std::env::temp_dir().join(format!(
-            "jixiao_t_region_narrowing_{}.sqlite",
-            std::process::id()
-        ));
-        let store = Store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .unwrap();
+        let db = TempDb::new("region_narrowing");
+        let store = db.open().await;
         let news = ["湖南省", "湖北省", "湖北省/武汉市", "湖北省/武汉市"]
             .iter()
             .enumerate()
-            .map(|(n, tenant)| NewSubmission {
-                id: format!("sub_{n}"),
-                tenant: tenant.to_string(),
-                content_digest: format!("d{n}"),
-                kind: "project".into(),
-                budget_unit: "局".into(),
-                competent_department: "局".into(),
-                implementing_unit: "局".into(),
-                project_name: format!("项目{n}"),
-                fiscal_year: 2024,
-                form: vec![],
-                received_at: 1,
-                rulebook_id: "r".into(),
-                trace_context: String::new(),
-            })
+            .map(|(n, tenant)| filed(n, tenant, "局".into(), "局".into(), 2024))
             .collect();
         store.submit_many(news).await.unwrap();
         let narrowed = |tenant: Option<&str>, region: &str| {
@@ -2204,10 +2220,6 @@ mod tests {
         assert_eq!(listed("湖南省").await, ["sub_0"]);
         assert_eq!(listed("湖北省").await, ["sub_1", "sub_2", "sub_3"]);
         assert_eq!(listed("湖北").await, Vec::<String>::new());
-        drop(store);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 
     #[tokio::test]
