@@ -29,7 +29,7 @@ pub use tail::{EventTail, Window};
 
 /// Events read from the log per query.
 const EVENT_PAGE: u64 = 500;
-/// How often a watch looks for events written by other processes.
+/// How often the shared window (`tail.rs`) looks for events other processes wrote.
 const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Events queued per watcher beyond what HTTP/2 holds: a page is read from
 /// the log anyway, so a deeper queue only hides how far behind a client is.
