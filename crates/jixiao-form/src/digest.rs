@@ -15,6 +15,27 @@ pub fn content_digest(form: &Form) -> String {
     hex::encode(hashing.0.finalize())
 }
 
+/// A submission's id: `sub_`, 8 hex of its tenant and unit, then the 24 hex
+/// of [`earlier_submission_id`]. The content part makes a repeat map to the
+/// same row; the unit part keeps a unit's forms, which arrive together, on a
+/// few pages of the id index rather than a page each (BENCHMARKS.md).
+pub fn submission_id(tenant: &str, unit: &str, content_digest: &str) -> String {
+    let unit = hex::encode(Sha256::digest(format!("{tenant}\n{unit}").as_bytes()));
+    format!(
+        "sub_{}{}",
+        &unit[..8],
+        &earlier_submission_id(tenant, content_digest)["sub_".len()..]
+    )
+}
+
+/// The id the same content was given before ids began with their unit: a
+/// hash of tenant and content alone. A database holding such rows still
+/// finds repeats of them by it.
+pub fn earlier_submission_id(tenant: &str, content_digest: &str) -> String {
+    let both = Sha256::digest(format!("{tenant}\n{content_digest}").as_bytes());
+    format!("sub_{}", &hex::encode(both)[..24])
+}
+
 /// A writer that feeds a hash.
 struct Hashing(Sha256);
 
@@ -58,5 +79,24 @@ mod tests {
         let json = serde_json::to_vec(&f).unwrap();
         assert!(json.len() > 4096, "spans more than one buffer");
         assert_eq!(content_digest(&f), hex::encode(Sha256::digest(&json)));
+    }
+
+    /// Golden values from `printf 't\nd' | sha256sum` and
+    /// `printf 't\n株洲市工业和信息化局' | sha256sum`.
+    #[test]
+    fn ids_are_the_unit_then_the_content() {
+        let earlier = earlier_submission_id("t", "d");
+        assert_eq!(earlier, "sub_0f0a66bd472e642dc7c7c501");
+        let id = submission_id("t", "株洲市工业和信息化局", "d");
+        assert_eq!(id, "sub_a3ff31d30f0a66bd472e642dc7c7c501");
+        // One unit's forms share the prefix; another unit's or tenant's do not.
+        let sibling = submission_id("t", "株洲市工业和信息化局", "e");
+        assert_eq!(sibling[..12], id[..12]);
+        assert_ne!(sibling, id);
+        assert_ne!(submission_id("t", "株洲市财政局", "d")[..12], id[..12]);
+        assert_ne!(
+            submission_id("u", "株洲市工业和信息化局", "d")[..12],
+            id[..12]
+        );
     }
 }

@@ -7,7 +7,7 @@ mod model;
 mod number;
 mod validate;
 
-pub use digest::content_digest;
+pub use digest::{content_digest, earlier_submission_id, submission_id};
 pub use measure::parse_measure;
 pub use model::*;
 pub use number::{parse_decimal, parse_percent, round2};

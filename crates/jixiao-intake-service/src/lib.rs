@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use jixiao_auth::Caller;
-use jixiao_form::{content_digest, validate, Form};
+use jixiao_form::{content_digest, earlier_submission_id, submission_id, validate, Form};
 use jixiao_proto::convert::{
     diagnostic_to_proto, form_to_proto, submission_status_to_proto, timestamp,
 };
@@ -18,7 +18,6 @@ use jixiao_status::{caller, read_form, submission_filter, ApiError};
 use jixiao_store::{entity::submission, NewSubmission, Store};
 use jixiao_telemetry::{current_traceparent, metrics::metrics};
 use prost::Message;
-use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -394,17 +393,14 @@ fn prepared(tenant: String, mut form: Form, rulebook_id: String) -> Prepared {
 
 fn new_submission(tenant: String, form: &Form, rulebook_id: String) -> NewSubmission {
     let digest = content_digest(form);
-    // The id follows from tenant and content, so a repeat maps to the same row.
-    let id = format!(
-        "sub_{}",
-        &hex::encode(Sha256::digest(format!("{tenant}\n{digest}").as_bytes()))[..24]
-    );
+    let unit = form.units.primary();
     NewSubmission {
-        id,
+        id: submission_id(&tenant, unit, &digest),
+        earlier_id: Some(earlier_submission_id(&tenant, &digest)),
         tenant,
         content_digest: digest,
         kind: form.kind.as_str().to_string(),
-        budget_unit: form.units.primary().to_string(),
+        budget_unit: unit.to_string(),
         competent_department: form.units.competent_department.clone(),
         implementing_unit: form.units.implementing_unit.clone(),
         project_name: form.project_name.clone(),

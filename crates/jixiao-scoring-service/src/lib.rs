@@ -206,6 +206,7 @@ mod tests {
     fn stored(n: u32) -> NewSubmission {
         NewSubmission {
             id: format!("sub_{n}"),
+            earlier_id: None,
             tenant: "湖南省".into(),
             content_digest: format!("digest {n}"),
             kind: "project".into(),

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(JobsWithoutState),
             Box::new(ListingsInSequence),
             Box::new(FindingListingsInSequence),
+            Box::new(EarlierSubmissionIds),
         ]
     }
 }
@@ -688,6 +689,35 @@ impl MigrationTrait for FindingListingsInSequence {
                  ON findings (budget_unit, tenant, seq, fiscal_year)"
                     .into(),
                 "DROP INDEX IF EXISTS ix_findings_department".into(),
+            ],
+        )
+        .await
+    }
+}
+
+/// Submission ids begin with their unit from here on
+/// (`jixiao_form::submission_id`). Rows stored before keep their ids, which
+/// callers hold; the store remembers the last of them, so that a repeat of
+/// their content is found by its earlier id, and a database that held none
+/// never looks.
+struct EarlierSubmissionIds;
+
+impl MigrationName for EarlierSubmissionIds {
+    fn name(&self) -> &str {
+        "m20261207_000014_earlier_submission_ids"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for EarlierSubmissionIds {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        run_steps(
+            m.get_connection(),
+            vec![
+                "CREATE TABLE earlier_submission_ids (until_seq BIGINT NOT NULL)".into(),
+                "INSERT INTO earlier_submission_ids (until_seq) \
+                 SELECT COALESCE(MAX(seq), 0) FROM submissions"
+                    .into(),
             ],
         )
         .await

@@ -32,6 +32,10 @@ pub const SCOPE_DEPARTMENT: &str = "department";
 #[derive(Debug, Clone)]
 pub struct NewSubmission {
     pub id: String,
+    /// The id the same content had before ids began with their unit
+    /// (`jixiao_form::earlier_submission_id`). A database that held
+    /// submissions before then maps a repeat of one to that id.
+    pub earlier_id: Option<String>,
     pub tenant: String,
     pub content_digest: String,
     pub kind: String,
@@ -190,6 +194,9 @@ pub struct Store {
     writes: Writes,
     /// SQLite's one writer (none on PostgreSQL).
     sqlite_writer: Option<std::sync::Arc<SqliteWriter>>,
+    /// The last submission stored under an earlier id (migration 14); 0 if
+    /// the database held none.
+    earlier_ids_until: i64,
 }
 
 /// How SQLite's one writer is shared. Write transactions queue at the gate,
@@ -411,10 +418,20 @@ impl Store {
         } else {
             None
         };
+        let earlier_ids_until = db
+            .query_one(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT until_seq FROM earlier_submission_ids",
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0);
         Ok(Store {
             db,
             writes,
             sqlite_writer,
+            earlier_ids_until,
         })
     }
 
@@ -465,6 +482,7 @@ impl Store {
         if news.is_empty() {
             return Ok(Vec::new());
         }
+        self.keep_earlier_ids(&mut news).await?;
         // One row per id (the id follows from tenant and content). The rows are
         // built before the write turn, and the models after it: SQLite has
         // only the one writer.
@@ -628,6 +646,33 @@ impl Store {
             })
             .await?;
         submit_outcomes(news, written)
+    }
+
+    /// A repeat of content stored under its earlier id keeps that id. Those
+    /// rows predate the upgrade and never change, so the read needs no write
+    /// turn; a database that held none skips it.
+    async fn keep_earlier_ids(&self, news: &mut [NewSubmission]) -> Result<()> {
+        use submission::Column as C;
+        let earlier: Vec<String> = news.iter().filter_map(|n| n.earlier_id.clone()).collect();
+        if self.earlier_ids_until == 0 || earlier.is_empty() {
+            return Ok(());
+        }
+        let stored: std::collections::HashSet<String> = submission::Entity::find()
+            .select_only()
+            .column(C::Id)
+            .filter(one_of(self.db.get_database_backend(), C::Id, earlier))
+            .filter(C::Seq.lte(self.earlier_ids_until))
+            .into_tuple()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
+        for n in news {
+            if let Some(earlier) = n.earlier_id.take_if(|e| stored.contains(e)) {
+                n.id = earlier;
+            }
+        }
+        Ok(())
     }
 
     /// The stored forms (encoded `jixiao.v1.Form`) of these submissions, by
@@ -2043,6 +2088,7 @@ mod tests {
     ) -> NewSubmission {
         NewSubmission {
             id: format!("sub_{n}"),
+            earlier_id: None,
             tenant: tenant.into(),
             content_digest: format!("d{n}"),
             kind: "project".into(),

@@ -58,6 +58,7 @@ async fn postgres_url(name: &str) -> String {
 fn new_submission(n: u32, tenant: &str, unit: &str) -> NewSubmission {
     NewSubmission {
         id: format!("sub_{tenant}_{n}"),
+        earlier_id: None,
         tenant: tenant.into(),
         content_digest: format!("digest{n}"),
         kind: "project".into(),
@@ -1006,6 +1007,29 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
         .unwrap();
     assert_eq!(store.count_jobs_queued_before(i64::MAX).await.unwrap(), 1);
     assert_eq!(store.count_jobs_queued_before(0).await.unwrap(), 0);
+
+    // Ids begin with their unit now (migration 14). A repeat of content
+    // stored before maps to its earlier id; other content takes its new one,
+    // and a row stored since is never matched by an earlier id.
+    let repeat = |id: &str, earlier: &str| NewSubmission {
+        id: id.into(),
+        earlier_id: Some(earlier.into()),
+        ..new_submission(100, "t", "u")
+    };
+    let out = store
+        .submit_many(vec![repeat("sub_u_a", "sub_a"), repeat("sub_u_c", "sub_c")])
+        .await
+        .unwrap();
+    assert!(out[0].created.is_none());
+    assert_eq!(
+        (out[0].submission.id.as_str(), out[0].submission.seq),
+        ("sub_a", a.seq)
+    );
+    assert!(out[1].created.is_some());
+    assert_eq!(out[1].submission.id, "sub_u_c");
+    let since = store.submit(repeat("sub_u_d", "sub_u_c")).await.unwrap();
+    assert!(since.created.is_some());
+    assert_eq!(since.submission.id, "sub_u_d");
 }
 
 #[tokio::test]
