@@ -512,6 +512,11 @@ impl Store {
             })
             .collect();
         let ids: Vec<String> = distinct.iter().map(|&i| news[i].id.clone()).collect();
+        // What an id already stored must hold to be this content's.
+        let contents: Vec<(String, String)> = distinct
+            .iter()
+            .map(|&i| (news[i].tenant.clone(), news[i].content_digest.clone()))
+            .collect();
         // The forms move into their rows; the outcomes do not carry them.
         let forms: Vec<Vec<u8>> = distinct
             .iter()
@@ -636,6 +641,19 @@ impl Store {
                         .map(|r| (r.id.clone(), r))
                         .collect()
                 };
+                // Ids are hashes: a collision must not hand back another
+                // tenant's or another form's submission, and the batch it
+                // came in rolls back.
+                for (id, (tenant, digest)) in ids.iter().zip(&contents) {
+                    if existing
+                        .get(id)
+                        .is_some_and(|r| (&r.tenant, &r.content_digest) != (tenant, digest))
+                    {
+                        return Err(internal(&format!(
+                            "submission id {id} is taken by other content"
+                        )));
+                    }
+                }
                 txn.commit().await?;
                 Ok(SubmissionsWritten {
                     seqs,

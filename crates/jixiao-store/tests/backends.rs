@@ -123,6 +123,31 @@ async fn submissions_are_stored_once_per_content(store: Store) {
     let created: Vec<bool> = batch.iter().map(|o| o.created.is_some()).collect();
     assert_eq!(created, [true, false, true]);
     assert_eq!(store.queued_jobs(0, 100).await.unwrap().len(), 3);
+
+    // An id taken by other content (a hash collision, or another tenant's
+    // form) is an error, never the stored submission handed back, and the
+    // batch it came in writes nothing.
+    for other in [
+        NewSubmission {
+            content_digest: "other".into(),
+            ..new_submission(3, "t", "u")
+        },
+        NewSubmission {
+            tenant: "t2".into(),
+            ..new_submission(3, "t", "u")
+        },
+    ] {
+        let err = store
+            .submit_many(vec![new_submission(4, "t", "u"), other])
+            .await
+            .unwrap_err();
+        assert!(
+            err.message.contains("sub_t_3 is taken by other content"),
+            "{err}"
+        );
+    }
+    assert!(store.submission("sub_t_4").await.unwrap().is_none());
+    assert_eq!(store.queued_jobs(0, 100).await.unwrap().len(), 3);
 }
 
 async fn rescoring_queues_jobs_again_and_keeps_old_scorecards(store: Store) {
@@ -1014,6 +1039,7 @@ async fn an_older_database_keeps_its_rows_through_the_upgrade(url: String) {
     let repeat = |id: &str, earlier: &str| NewSubmission {
         id: id.into(),
         earlier_id: Some(earlier.into()),
+        content_digest: format!("digest of {earlier}"),
         ..new_submission(100, "t", "u")
     };
     let out = store
