@@ -2,6 +2,7 @@
 //! Each service writes only its own tables through the methods here; a state
 //! change and the event that announces it commit in one transaction.
 
+mod blob;
 pub mod entity;
 mod error;
 mod migration;

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+use crate::blob;
 use crate::entity::{
     api_token, event, event_log, finding, scorecard, scoring_job, submission, submission_form,
 };
@@ -116,10 +117,16 @@ pub struct StoredFinding {
     pub scope: String,
 }
 
+/// A stored scorecard with its card as written.
+fn card_out(mut c: scorecard::Model) -> Result<scorecard::Model> {
+    c.card = blob::from_store(std::mem::take(&mut c.card))?;
+    Ok(c)
+}
+
 /// The findings of `row`, in order.
 fn findings_in(row: finding::Model) -> Result<impl Iterator<Item = StoredFinding>> {
     let base = row.seq << packed::INDEX_BITS;
-    let packed = packed::unpack(row.seq, &row.findings)?;
+    let packed = packed::unpack(row.seq, &blob::from_store(row.findings)?)?;
     Ok(packed
         .into_iter()
         .enumerate()
@@ -518,9 +525,10 @@ impl Store {
             .map(|&i| (news[i].tenant.clone(), news[i].content_digest.clone()))
             .collect();
         // The forms move into their rows; the outcomes do not carry them.
+        let backend = self.db.get_database_backend();
         let forms: Vec<Vec<u8>> = distinct
             .iter()
-            .map(|&i| std::mem::take(&mut news[i].form))
+            .map(|&i| blob::to_store(backend, std::mem::take(&mut news[i].form)))
             .collect();
         // A job's first value, its submission's sequence, is known once stored.
         let jobs: Vec<[Value; 5]> = distinct
@@ -701,7 +709,7 @@ impl Store {
     ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
         let ids: std::collections::HashMap<i64, &str> =
             submissions.iter().map(|m| (m.seq, m.id.as_str())).collect();
-        Ok(submission_form::Entity::find()
+        submission_form::Entity::find()
             .filter(one_of(
                 self.db.get_database_backend(),
                 submission_form::Column::Seq,
@@ -711,7 +719,8 @@ impl Store {
             .await?
             .into_iter()
             .filter_map(|f| Some((ids.get(&f.seq)?.to_string(), f.form)))
-            .collect())
+            .map(|(id, form)| Ok((id, blob::from_store(form)?)))
+            .collect()
     }
 
     /// The submissions of `ids` that exist, in one query.
@@ -908,7 +917,7 @@ impl Store {
         )
         .await?;
         // Everything that can be is built before the write turn.
-        let values = scorecard_values(&cards, &seqs)?;
+        let values = scorecard_values(&cards, &seqs, self.db.get_database_backend())?;
         let events = scored_events(&cards);
         let store = self.clone();
         let (cards, seqs, written, audited) = self
@@ -940,9 +949,11 @@ impl Store {
         if let Some(rb) = rulebook_id {
             q = q.filter(scorecard::Column::RulebookId.eq(rb));
         }
-        Ok(q.order_by_desc(scorecard::Column::Seq)
+        q.order_by_desc(scorecard::Column::Seq)
             .one(&self.db)
-            .await?)
+            .await?
+            .map(card_out)
+            .transpose()
     }
 
     /// The newest scorecard of each of `submission_ids` (optionally of one
@@ -963,10 +974,10 @@ impl Store {
         // the submission index to a scan; ascending, so a later card wins.
         let mut cards = q.all(&self.db).await?;
         cards.sort_by_key(|c| c.seq);
-        Ok(cards
+        cards
             .into_iter()
-            .map(|c| (c.submission_id.clone(), c))
-            .collect())
+            .map(|c| Ok((c.submission_id.clone(), card_out(c)?)))
+            .collect()
     }
 
     /// Every finding (per form and cross-form) of `submission_ids`, oldest first.
@@ -1049,7 +1060,7 @@ impl Store {
                     submission_id: Set(submission_id.clone()),
                     rule_ids: Set(row.rule_ids),
                     max_severity: Set(row.max_severity),
-                    findings: Set(row.findings),
+                    findings: Set(blob::to_store(self.db.get_database_backend(), row.findings)),
                     scope: Set(SCOPE_DEPARTMENT.into()),
                     tenant: Set(tenant.to_string()),
                     budget_unit: Set(budget_unit.to_string()),
@@ -1550,6 +1561,7 @@ fn in_request_order<N, O>(
 fn scorecard_values(
     news: &[NewScoreCard],
     seqs: &std::collections::HashMap<String, i64>,
+    backend: sea_orm::DbBackend,
 ) -> Result<Vec<Value>> {
     let mut seen = std::collections::HashSet::new();
     let mut values = Vec::with_capacity(news.len() * 11);
@@ -1563,7 +1575,7 @@ fn scorecard_values(
             new.input_digest.clone().into(),
             new.recomputed_total.clone().into(),
             new.grade.clone().into(),
-            new.card.clone().into(),
+            blob::to_store(backend, new.card.clone()).into(),
             new.computed_at.into(),
             new.tenant.clone().into(),
         ]);
@@ -1655,7 +1667,7 @@ async fn store_scorecards(
             .await?
         {
             if repeats.contains(c.id.as_str()) {
-                stored.insert(c.id.clone(), c);
+                stored.insert(c.id.clone(), card_out(c)?);
             }
         }
     }
@@ -1841,7 +1853,7 @@ async fn store_findings(
             existing
                 .entry(f.submission_id)
                 .or_default()
-                .push((f.seq, f.findings));
+                .push((f.seq, blob::from_store(f.findings)?));
         }
         for rows in existing.values_mut() {
             rows.sort_by_key(|(seq, _)| *seq);
@@ -1892,6 +1904,7 @@ async fn store_findings(
                 .await?;
         }
         // One row per form (a form with none has none).
+        let backend = txn.get_database_backend();
         let values = changed.iter().flat_map(|(sub, findings)| {
             packed::rows(findings).flat_map(|row| -> [Value; 9] {
                 [
@@ -1899,7 +1912,7 @@ async fn store_findings(
                     sub.id.clone().into(),
                     row.rule_ids.into(),
                     row.max_severity.into(),
-                    row.findings.into(),
+                    blob::to_store(backend, row.findings).into(),
                     SCOPE_FORM.into(),
                     sub.tenant.clone().into(),
                     sub.budget_unit.clone().into(),
