@@ -117,6 +117,12 @@ pub struct StoredFinding {
     pub scope: String,
 }
 
+/// Ids are hashes: a collision must not hand back another tenant's or another
+/// form's submission as this one.
+fn taken(id: &str) -> StoreError {
+    internal(&format!("submission id {id} is taken by other content"))
+}
+
 /// A stored scorecard with its card as written.
 fn card_out(mut c: scorecard::Model) -> Result<scorecard::Model> {
     c.card = blob::from_store(std::mem::take(&mut c.card))?;
@@ -485,7 +491,7 @@ impl Store {
     /// content only, `ON CONFLICT DO NOTHING … RETURNING` tells which), their
     /// jobs and their events.
     pub async fn submit_many(&self, mut news: Vec<NewSubmission>) -> Result<Vec<SubmitOutcome>> {
-        use std::collections::{HashMap, HashSet};
+        use std::collections::HashMap;
         if news.is_empty() {
             return Ok(Vec::new());
         }
@@ -493,12 +499,22 @@ impl Store {
         // One row per id (the id follows from tenant and content). The rows are
         // built before the write turn, and the models after it: SQLite has
         // only the one writer.
-        let distinct: Vec<usize> = {
-            let mut ids = HashSet::new();
-            (0..news.len())
-                .filter(|&i| ids.insert(news[i].id.as_str()))
-                .collect()
-        };
+        let mut distinct = Vec::new();
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (i, n) in news.iter().enumerate() {
+            match first.entry(n.id.as_str()) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(i);
+                    distinct.push(i);
+                }
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let f = &news[*e.get()];
+                    if (&f.tenant, &f.content_digest) != (&n.tenant, &n.content_digest) {
+                        return Err(taken(&n.id));
+                    }
+                }
+            }
+        }
         let values: Vec<Value> = distinct
             .iter()
             .flat_map(|&i| -> [Value; 11] {
@@ -649,17 +665,13 @@ impl Store {
                         .map(|r| (r.id.clone(), r))
                         .collect()
                 };
-                // Ids are hashes: a collision must not hand back another
-                // tenant's or another form's submission, and the batch it
-                // came in rolls back.
+                // A collision with a stored row rolls the batch back.
                 for (id, (tenant, digest)) in ids.iter().zip(&contents) {
                     if existing
                         .get(id)
                         .is_some_and(|r| (&r.tenant, &r.content_digest) != (tenant, digest))
                     {
-                        return Err(internal(&format!(
-                            "submission id {id} is taken by other content"
-                        )));
+                        return Err(taken(id));
                     }
                 }
                 txn.commit().await?;
@@ -918,6 +930,7 @@ impl Store {
         .await?;
         // Everything that can be is built before the write turn.
         let values = scorecard_values(&cards, &seqs, self.db.get_database_backend())?;
+        let findings_rows = findings_rows(self.db.get_database_backend(), &findings);
         let events = scored_events(&cards);
         let store = self.clone();
         let (cards, seqs, written, audited) = self
@@ -928,7 +941,7 @@ impl Store {
                 let txn = store.write().await?;
                 let written =
                     store_scorecards(&txn, &cards, values, &seqs, &audited_next, events).await?;
-                let audited = store_findings(&txn, &findings, &seqs, at).await?;
+                let audited = store_findings(&txn, &findings, findings_rows, &seqs, at).await?;
                 txn.commit().await?;
                 Ok((cards, seqs, written, audited))
             })
@@ -1025,8 +1038,9 @@ impl Store {
             return Ok(Vec::new());
         }
         let seqs = seqs_of(&self.db, items.iter().map(|(id, _)| id.as_str())).await?;
+        let rows = findings_rows(self.db.get_database_backend(), &items);
         let txn = self.write().await?;
-        let out = store_findings(&txn, &items, &seqs, at).await?;
+        let out = store_findings(&txn, &items, rows, &seqs, at).await?;
         txn.commit().await?;
         Ok(out)
     }
@@ -1781,9 +1795,30 @@ fn scored_events(news: &[NewScoreCard]) -> Vec<(String, NewEvent)> {
 }
 
 /// The body of [`Store::replace_findings_many`], inside the caller's transaction.
+/// Each item's findings rows as stored (packed, compressed on SQLite): built
+/// before the write turn, and used for the forms whose findings change.
+fn findings_rows(
+    backend: sea_orm::DbBackend,
+    items: &[(String, Vec<NewFinding>)],
+) -> Vec<Vec<packed::Row>> {
+    items
+        .iter()
+        .map(|(_, findings)| {
+            packed::rows(findings)
+                .map(|mut row| {
+                    row.findings = blob::to_store(backend, row.findings);
+                    row
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `rows` are [`findings_rows`] of `items`.
 async fn store_findings(
     txn: &Txn,
     items: &[(String, Vec<NewFinding>)],
+    mut rows: Vec<Vec<packed::Row>>,
     seqs: &std::collections::HashMap<String, i64>,
     at: i64,
 ) -> Result<Vec<Option<event::Model>>> {
@@ -1860,9 +1895,9 @@ async fn store_findings(
         }
     }
     // What changes: a submission not yet audited, or whose findings differ.
-    let mut changed: Vec<(&SubmissionHead, &[NewFinding])> = Vec::new();
+    let mut changed: Vec<(&SubmissionHead, &[NewFinding], usize)> = Vec::new();
     let mut done = std::collections::HashSet::new();
-    for (id, findings) in items.iter() {
+    for (item, (id, findings)) in items.iter().enumerate() {
         let sub = subs
             .get(id)
             .ok_or_else(|| internal(&format!("submission {id} does not exist")))?;
@@ -1882,15 +1917,15 @@ async fn store_findings(
         if same && sub.status == STATUS_AUDITED {
             continue;
         }
-        changed.push((sub, findings));
+        changed.push((sub, findings, item));
     }
     let mut events: HashMap<String, event::Model> = HashMap::new();
     if !changed.is_empty() {
-        let changed_seqs: Vec<i64> = changed.iter().map(|(s, _)| s.seq).collect();
+        let changed_seqs: Vec<i64> = changed.iter().map(|(s, _, _)| s.seq).collect();
         let replaced: Vec<i64> = changed
             .iter()
-            .filter(|(s, _)| existing.contains_key(&s.id))
-            .map(|(s, _)| s.seq)
+            .filter(|(s, _, _)| existing.contains_key(&s.id))
+            .map(|(s, _, _)| s.seq)
             .collect();
         if !replaced.is_empty() {
             finding::Entity::delete_many()
@@ -1904,22 +1939,22 @@ async fn store_findings(
                 .await?;
         }
         // One row per form (a form with none has none).
-        let backend = txn.get_database_backend();
-        let values = changed.iter().flat_map(|(sub, findings)| {
-            packed::rows(findings).flat_map(|row| -> [Value; 9] {
-                [
+        let mut values = Vec::new();
+        for (sub, _, item) in &changed {
+            for row in std::mem::take(&mut rows[*item]) {
+                values.extend::<[Value; 9]>([
                     sub.seq.into(),
                     sub.id.clone().into(),
                     row.rule_ids.into(),
                     row.max_severity.into(),
-                    blob::to_store(backend, row.findings).into(),
+                    row.findings.into(),
                     SCOPE_FORM.into(),
                     sub.tenant.clone().into(),
                     sub.budget_unit.clone().into(),
                     sub.fiscal_year.into(),
-                ]
-            })
-        });
+                ]);
+            }
+        }
         rows::insert(
             txn,
             "findings",
@@ -1934,7 +1969,7 @@ async fn store_findings(
                 "budget_unit",
                 "fiscal_year",
             ],
-            values.collect(),
+            values,
             "",
         )
         .await?;
@@ -1949,7 +1984,7 @@ async fn store_findings(
             .await?;
         let fresh: Vec<NewEvent> = changed
             .iter()
-            .map(|(sub, findings)| NewEvent {
+            .map(|(sub, findings, _)| NewEvent {
                 event_type: "audited",
                 submission_id: sub.id.clone(),
                 tenant: sub.tenant.clone(),
@@ -1960,7 +1995,7 @@ async fn store_findings(
             })
             .collect();
         let cursors = insert_events(txn, &fresh).await?;
-        for ((sub, _), (e, seq)) in changed.iter().zip(fresh.into_iter().zip(cursors)) {
+        for ((sub, _, _), (e, seq)) in changed.iter().zip(fresh.into_iter().zip(cursors)) {
             events.insert(sub.id.clone(), e.stored(seq));
         }
     }

@@ -147,6 +147,22 @@ async fn submissions_are_stored_once_per_content(store: Store) {
         );
     }
     assert!(store.submission("sub_t_4").await.unwrap().is_none());
+    // The same within one batch.
+    let err = store
+        .submit_many(vec![
+            new_submission(5, "t", "u"),
+            NewSubmission {
+                content_digest: "other".into(),
+                ..new_submission(5, "t", "u")
+            },
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("sub_t_5 is taken by other content"),
+        "{err}"
+    );
+    assert!(store.submission("sub_t_5").await.unwrap().is_none());
     assert_eq!(store.queued_jobs(0, 100).await.unwrap().len(), 3);
 }
 
