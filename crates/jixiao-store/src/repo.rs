@@ -691,8 +691,11 @@ impl Store {
     /// turn; a database that held none skips it.
     async fn keep_earlier_ids(&self, news: &mut [NewSubmission]) -> Result<()> {
         use submission::Column as C;
+        if self.earlier_ids_until == 0 {
+            return Ok(());
+        }
         let earlier: Vec<String> = news.iter().filter_map(|n| n.earlier_id.clone()).collect();
-        if self.earlier_ids_until == 0 || earlier.is_empty() {
+        if earlier.is_empty() {
             return Ok(());
         }
         let stored: std::collections::HashSet<String> = submission::Entity::find()
@@ -1066,15 +1069,16 @@ impl Store {
             by_submission[i].1.push(f);
         }
         let mut rows = Vec::new();
-        for (submission_id, list) in &by_submission {
-            for row in packed::rows(list) {
+        let stored = findings_rows(self.db.get_database_backend(), &by_submission);
+        for ((submission_id, _), stored) in by_submission.iter().zip(stored) {
+            for row in stored {
                 rows.push(finding::ActiveModel {
                     seq: NotSet,
                     submission_seq: Set(seq_of(&seqs, submission_id)?),
                     submission_id: Set(submission_id.clone()),
                     rule_ids: Set(row.rule_ids),
                     max_severity: Set(row.max_severity),
-                    findings: Set(blob::to_store(self.db.get_database_backend(), row.findings)),
+                    findings: Set(row.findings),
                     scope: Set(SCOPE_DEPARTMENT.into()),
                     tenant: Set(tenant.to_string()),
                     budget_unit: Set(budget_unit.to_string()),
@@ -1794,7 +1798,6 @@ fn scored_events(news: &[NewScoreCard]) -> Vec<(String, NewEvent)> {
         .collect()
 }
 
-/// The body of [`Store::replace_findings_many`], inside the caller's transaction.
 /// Each item's findings rows as stored (packed, compressed on SQLite): built
 /// before the write turn, and used for the forms whose findings change.
 fn findings_rows(
@@ -1814,7 +1817,8 @@ fn findings_rows(
         .collect()
 }
 
-/// `rows` are [`findings_rows`] of `items`.
+/// The body of [`Store::replace_findings_many`], inside the caller's
+/// transaction; `rows` are [`findings_rows`] of `items`.
 async fn store_findings(
     txn: &Txn,
     items: &[(String, Vec<NewFinding>)],
@@ -1895,7 +1899,8 @@ async fn store_findings(
         }
     }
     // What changes: a submission not yet audited, or whose findings differ.
-    let mut changed: Vec<(&SubmissionHead, &[NewFinding], usize)> = Vec::new();
+    // Each with its index in `items` (and `rows`).
+    let mut changed: Vec<(&SubmissionHead, usize)> = Vec::new();
     let mut done = std::collections::HashSet::new();
     for (item, (id, findings)) in items.iter().enumerate() {
         let sub = subs
@@ -1917,15 +1922,15 @@ async fn store_findings(
         if same && sub.status == STATUS_AUDITED {
             continue;
         }
-        changed.push((sub, findings, item));
+        changed.push((sub, item));
     }
     let mut events: HashMap<String, event::Model> = HashMap::new();
     if !changed.is_empty() {
-        let changed_seqs: Vec<i64> = changed.iter().map(|(s, _, _)| s.seq).collect();
+        let changed_seqs: Vec<i64> = changed.iter().map(|(s, _)| s.seq).collect();
         let replaced: Vec<i64> = changed
             .iter()
-            .filter(|(s, _, _)| existing.contains_key(&s.id))
-            .map(|(s, _, _)| s.seq)
+            .filter(|(s, _)| existing.contains_key(&s.id))
+            .map(|(s, _)| s.seq)
             .collect();
         if !replaced.is_empty() {
             finding::Entity::delete_many()
@@ -1940,7 +1945,7 @@ async fn store_findings(
         }
         // One row per form (a form with none has none).
         let mut values = Vec::new();
-        for (sub, _, item) in &changed {
+        for (sub, item) in &changed {
             for row in std::mem::take(&mut rows[*item]) {
                 values.extend::<[Value; 9]>([
                     sub.seq.into(),
@@ -1984,18 +1989,18 @@ async fn store_findings(
             .await?;
         let fresh: Vec<NewEvent> = changed
             .iter()
-            .map(|(sub, findings, _)| NewEvent {
+            .map(|&(sub, item)| NewEvent {
                 event_type: "audited",
                 submission_id: sub.id.clone(),
                 tenant: sub.tenant.clone(),
                 budget_unit: sub.budget_unit.clone(),
                 fiscal_year: sub.fiscal_year,
                 at,
-                detail: format!("{} findings", findings.len()),
+                detail: format!("{} findings", items[item].1.len()),
             })
             .collect();
         let cursors = insert_events(txn, &fresh).await?;
-        for ((sub, _, _), (e, seq)) in changed.iter().zip(fresh.into_iter().zip(cursors)) {
+        for ((sub, _), (e, seq)) in changed.iter().zip(fresh.into_iter().zip(cursors)) {
             events.insert(sub.id.clone(), e.stored(seq));
         }
     }
