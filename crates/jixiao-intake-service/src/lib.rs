@@ -394,9 +394,10 @@ fn prepared(tenant: String, mut form: Form, rulebook_id: String) -> Prepared {
 fn new_submission(tenant: String, form: &Form, rulebook_id: String) -> NewSubmission {
     let digest = content_digest(form);
     let unit = form.units.primary();
+    let earlier_id = earlier_submission_id(&tenant, &digest);
     NewSubmission {
-        id: submission_id(&tenant, unit, &digest),
-        earlier_id: Some(earlier_submission_id(&tenant, &digest)),
+        id: submission_id(&tenant, unit, &earlier_id),
+        earlier_id: Some(earlier_id),
         tenant,
         content_digest: digest,
         kind: form.kind.as_str().to_string(),
