@@ -322,7 +322,15 @@ fn sqlite_pragmas(
         // No checkpoint inside a commit (it would copy the log while holding
         // the one write lock): `run_checkpoints` does them.
         .pragma("wal_autocheckpoint", "0")
+        // sqlx hands rows from SQLite's thread to the reading task through a
+        // channel of this many; a full one parks the thread and wakes it
+        // again for every row taken, two context switches a row.
+        .row_buffer_size(ROW_BUFFER)
 }
+
+/// Rows sqlx may hold between SQLite's thread and the reader: a page of
+/// events, forms or findings, as the store reads them.
+const ROW_BUFFER: usize = 1024;
 
 /// How often the checkpointer copies the SQLite log into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
