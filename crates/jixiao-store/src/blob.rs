@@ -4,6 +4,8 @@
 //! its own (BENCHMARKS.md). PostgreSQL compresses the same columns itself
 //! (migration 8). Rows stored raw before read back as they are.
 
+use std::borrow::Cow;
+
 use sea_orm::DbBackend;
 
 use crate::{error::internal, Result};
@@ -13,10 +15,12 @@ use crate::{error::internal, Result};
 /// never negative).
 const MAGIC: &[u8; 4] = b"\xffLZ4";
 
-/// `raw` as stored on `backend`.
-pub(crate) fn to_store(backend: DbBackend, raw: Vec<u8>) -> Vec<u8> {
+/// `raw` as stored on `backend`: an owned blob passes to PostgreSQL as it
+/// is, and a borrowed one is compressed for SQLite without a copy first.
+pub(crate) fn to_store<'a>(backend: DbBackend, raw: impl Into<Cow<'a, [u8]>>) -> Vec<u8> {
+    let raw = raw.into();
     if backend != DbBackend::Sqlite {
-        return raw;
+        return raw.into_owned();
     }
     let mut out =
         Vec::with_capacity(MAGIC.len() + 4 + lz4_flex::block::get_maximum_output_size(raw.len()));
@@ -43,7 +47,7 @@ mod tests {
         let raw = "一、基本情况 32.92 / 32.92 = 100.00%; "
             .repeat(40)
             .into_bytes();
-        let stored = to_store(DbBackend::Sqlite, raw.clone());
+        let stored = to_store(DbBackend::Sqlite, &raw);
         assert!(
             stored.len() < raw.len() / 4,
             "{} of {}",
@@ -51,7 +55,7 @@ mod tests {
             raw.len()
         );
         assert_eq!(from_store(stored).unwrap(), raw);
-        assert_eq!(to_store(DbBackend::Postgres, raw.clone()), raw);
+        assert_eq!(to_store(DbBackend::Postgres, &raw), raw);
         assert_eq!(from_store(raw.clone()).unwrap(), raw);
         assert_eq!(from_store(vec![]).unwrap(), Vec::<u8>::new());
         let mut broken = to_store(DbBackend::Sqlite, raw);

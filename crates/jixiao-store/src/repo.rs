@@ -1601,7 +1601,7 @@ fn scorecard_values(
             new.input_digest.clone().into(),
             new.recomputed_total.clone().into(),
             new.grade.clone().into(),
-            blob::to_store(backend, new.card.clone()).into(),
+            blob::to_store(backend, &new.card).into(),
             new.computed_at.into(),
             new.tenant.clone().into(),
         ]);
