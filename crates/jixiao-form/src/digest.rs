@@ -21,9 +21,9 @@ pub fn content_digest(form: &Form) -> String {
 /// the same row; the unit part keeps a unit's forms, which arrive together,
 /// on a few pages of the id index rather than a page each (BENCHMARKS.md).
 pub fn submission_id(tenant: &str, unit: &str, earlier_id: &str) -> String {
-    let unit = hex::encode(Sha256::digest(format!("{tenant}\n{unit}").as_bytes()));
+    let unit = Sha256::digest(format!("{tenant}\n{unit}").as_bytes());
     let content = earlier_id.strip_prefix("sub_").unwrap_or(earlier_id);
-    format!("sub_{}{content}", &unit[..8])
+    format!("sub_{}{content}", hex::encode(&unit[..4]))
 }
 
 /// The id the same content was given before ids began with their unit: a
@@ -31,7 +31,7 @@ pub fn submission_id(tenant: &str, unit: &str, earlier_id: &str) -> String {
 /// finds repeats of them by it.
 pub fn earlier_submission_id(tenant: &str, content_digest: &str) -> String {
     let both = Sha256::digest(format!("{tenant}\n{content_digest}").as_bytes());
-    format!("sub_{}", &hex::encode(both)[..24])
+    format!("sub_{}", hex::encode(&both[..12]))
 }
 
 /// A writer that feeds a hash.
