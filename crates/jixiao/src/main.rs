@@ -19,6 +19,8 @@ use jixiao_server::Config;
 
 // Forms, scorecards and protobuf buffers are many short-lived allocations of
 // a few KiB; glibc's allocator spent a quarter of the server's time on them.
+// mimalloc 2, not 3: 3 took ~10 % more CPU per form and ~50 MiB more
+// (BENCHMARKS.md, fifteenth session).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
