@@ -605,7 +605,9 @@ impl Store {
                         "received_at",
                     ],
                     values,
-                    "ON CONFLICT DO NOTHING RETURNING seq, id",
+                    // The one index a repeat meets: without a target each
+                    // row was first looked up in every unique index.
+                    "ON CONFLICT (id) DO NOTHING RETURNING seq, id",
                 )
                 .await?;
                 let seqs = rows::seqs_by(inserted, "id")?;
@@ -1648,7 +1650,7 @@ async fn store_scorecards(
             "tenant",
         ],
         values,
-        "ON CONFLICT DO NOTHING RETURNING seq, id",
+        "ON CONFLICT (submission_seq, rulebook_id, rulebook_version) DO NOTHING RETURNING seq, id",
     )
     .await?;
     let card_seqs = rows::seqs_by(inserted, "id")?;
