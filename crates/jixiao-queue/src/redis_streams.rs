@@ -466,9 +466,9 @@ impl RedisEventStream {
 
     /// Appends events (cursor, fields) in cursor order, in one round trip;
     /// an event another process appended first is skipped.
-    pub async fn append(
+    pub async fn append<V: redis::ToRedisArgs>(
         &self,
-        events: &[(i64, Vec<(&'static str, String)>)],
+        events: &[(i64, Vec<(&'static str, V)>)],
     ) -> Result<usize, QueueError> {
         if events.is_empty() {
             return Ok(0);

@@ -523,29 +523,37 @@ async fn mirror_once(store: &Store, stream: &RedisEventStream, w: &Window) -> an
     }
     loop {
         // From the window when it holds what follows; the log otherwise.
-        let page = if w.covers(cursor) {
-            w.after(cursor).take(500).cloned().collect()
+        // Borrowed either way: the fields are copied once, into the command.
+        let read;
+        let page: Vec<&jixiao_store::entity::event::Model> = if w.covers(cursor) {
+            w.after(cursor).take(500).collect()
         } else {
-            store
+            read = store
                 .events_after(cursor, 500, &jixiao_store::EventFilter::default())
-                .await?
+                .await?;
+            read.iter().collect()
         };
         let Some(last) = page.last().map(|e| e.seq) else {
             return Ok(());
         };
-        let entries: Vec<(i64, Vec<(&'static str, String)>)> = page
+        let numbers: Vec<[String; 2]> = page
             .iter()
-            .map(|e| {
+            .map(|e| [e.fiscal_year.to_string(), e.at.to_string()])
+            .collect();
+        let entries: Vec<(i64, Vec<(&'static str, &str)>)> = page
+            .iter()
+            .zip(&numbers)
+            .map(|(e, [year, at])| {
                 (
                     e.seq,
                     vec![
-                        ("type", e.event_type.clone()),
-                        ("submission", e.submission_id.clone()),
-                        ("tenant", e.tenant.clone()),
-                        ("unit", e.budget_unit.clone()),
-                        ("fiscal_year", e.fiscal_year.to_string()),
-                        ("at_ms", e.at.to_string()),
-                        ("detail", e.detail.clone()),
+                        ("type", e.event_type.as_str()),
+                        ("submission", e.submission_id.as_str()),
+                        ("tenant", e.tenant.as_str()),
+                        ("unit", e.budget_unit.as_str()),
+                        ("fiscal_year", year.as_str()),
+                        ("at_ms", at.as_str()),
+                        ("detail", e.detail.as_str()),
                     ],
                 )
             })

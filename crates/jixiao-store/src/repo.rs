@@ -2117,7 +2117,7 @@ async fn insert_events(txn: &impl ConnectionTrait, news: &[NewEvent]) -> Result<
         .iter()
         .map(|r| r.try_get::<i64>("", "seq"))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    // RETURNING gives no order guarantee; cursors were assigned in VALUES order.
+    // RETURNING gives no order guarantee; cursors were assigned in the rows' order.
     seqs.sort_unstable();
     if seqs.len() != news.len() {
         return Err(internal("the event log did not take every event"));

@@ -18,8 +18,8 @@
 use sea_orm::sea_query::ArrayType;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 
-/// The most rows one statement takes (11 columns: 5,632 values, well under
-/// SQLite's and PostgreSQL's limits on bound values).
+/// The most rows one SQLite statement takes (11 columns: 5,632 values, well
+/// under SQLite's limit on bound values).
 const MAX_ROWS: usize = 512;
 
 /// Inserts rows of `columns.len()` values each, in order, and returns what
