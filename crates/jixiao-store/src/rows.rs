@@ -23,8 +23,8 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 const MAX_ROWS: usize = 512;
 
 /// Inserts rows of `columns.len()` values each, in order, and returns what
-/// `tail` (`ON CONFLICT …`, `RETURNING …`) returns, in the order of the rows.
-/// Name the columns returned: sqlx's SQLite driver miscounts the columns of a
+/// `tail` (`ON CONFLICT …`, `RETURNING …`) returns, in no promised order:
+/// callers key the rows by a column they return. Name the columns returned: sqlx's SQLite driver miscounts the columns of a
 /// `RETURNING *` on a table that has dropped one.
 pub(crate) async fn insert(
     db: &impl ConnectionTrait,

@@ -24,15 +24,21 @@ use jixiao_server::Config;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc 2's `purge_delay` option (its `options.c`; the bindings name no
-/// constant for it).
+/// mimalloc 2's `purge_delay` option: its place in `mi_option_e` of the
+/// sources `libmimalloc-sys` 0.1.49 vendors (pinned in Cargo.toml, since the
+/// bindings name no constant for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Pages freed are handed back to the OS after a second rather than 10 ms:
-/// a batch frees what the next one allocates again, and each page handed
-/// back came back as a fault and a zeroed page. ~10 % less CPU per form for
-/// ~30 MiB more (BENCHMARKS.md, fifteenth session); idle, memory still goes.
+/// Pages freed are handed back to the OS after a second rather than 10 ms
+/// (arena memory after ten rather than 0.1): a batch frees what the next one
+/// allocates again, and each page handed back came back as a fault and a
+/// zeroed page. ~10 % less CPU per form for ~30 MiB more (BENCHMARKS.md,
+/// fifteenth session); idle, memory still goes. `MIMALLOC_PURGE_DELAY`, when
+/// set, is left to decide.
 fn keep_freed_pages_a_second() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: sets a plain integer option, read when freed pages are purged.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
 }
