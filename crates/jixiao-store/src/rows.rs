@@ -24,8 +24,9 @@ const MAX_ROWS: usize = 512;
 
 /// Inserts rows of `columns.len()` values each, in order, and returns what
 /// `tail` (`ON CONFLICT …`, `RETURNING …`) returns, in no promised order:
-/// callers key the rows by a column they return. Name the columns returned: sqlx's SQLite driver miscounts the columns of a
-/// `RETURNING *` on a table that has dropped one.
+/// callers key the rows by a column they return. Name the columns returned:
+/// sqlx's SQLite driver miscounts the columns of a `RETURNING *` on a table
+/// that has dropped one.
 pub(crate) async fn insert(
     db: &impl ConnectionTrait,
     table: &str,
@@ -120,21 +121,14 @@ fn unnest_statement(
     tail: &str,
 ) -> String {
     use std::fmt::Write;
-    let mut sql = format!("INSERT INTO \"{table}\" (");
-    for (i, c) in columns.iter().enumerate() {
-        let comma = if i > 0 { "," } else { "" };
-        let _ = write!(sql, "{comma}\"{c}\"");
-    }
-    sql.push_str(") SELECT * FROM UNNEST(");
+    let mut sql = insert_into(table, columns, 32 + types.len() * 12);
+    sql.push_str(" SELECT * FROM UNNEST(");
     for (i, (_, name)) in types.iter().enumerate() {
         let comma = if i > 0 { "," } else { "" };
         let _ = write!(sql, "{comma}${}::{name}", i + 1);
     }
     sql.push(')');
-    if !tail.is_empty() {
-        sql.push(' ');
-        sql.push_str(tail);
-    }
+    end_with(&mut sql, tail);
     sql
 }
 
@@ -151,13 +145,8 @@ fn chunk(rows: usize) -> usize {
 fn statement(backend: DbBackend, table: &str, columns: &[&str], rows: usize, tail: &str) -> String {
     use std::fmt::Write;
     let width = columns.len();
-    let mut sql = String::with_capacity(48 + width * 16 + rows * width * 5);
-    let _ = write!(sql, "INSERT INTO \"{table}\" (");
-    for (i, c) in columns.iter().enumerate() {
-        let comma = if i > 0 { "," } else { "" };
-        let _ = write!(sql, "{comma}\"{c}\"");
-    }
-    sql.push_str(") VALUES ");
+    let mut sql = insert_into(table, columns, 8 + rows * width * 5);
+    sql.push_str(" VALUES ");
     for r in 0..rows {
         sql.push_str(if r > 0 { ",(" } else { "(" });
         for c in 0..width {
@@ -173,11 +162,29 @@ fn statement(backend: DbBackend, table: &str, columns: &[&str], rows: usize, tai
         }
         sql.push(')');
     }
+    end_with(&mut sql, tail);
+    sql
+}
+
+/// `INSERT INTO "table" ("column",…)`, with room for `more` bytes after it.
+fn insert_into(table: &str, columns: &[&str], more: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(32 + columns.len() * 16 + more);
+    let _ = write!(sql, "INSERT INTO \"{table}\" (");
+    for (i, c) in columns.iter().enumerate() {
+        let comma = if i > 0 { "," } else { "" };
+        let _ = write!(sql, "{comma}\"{c}\"");
+    }
+    sql.push(')');
+    sql
+}
+
+/// Appends the statement's `tail` (`ON CONFLICT …`, `RETURNING …`), if any.
+fn end_with(sql: &mut String, tail: &str) {
     if !tail.is_empty() {
         sql.push(' ');
         sql.push_str(tail);
     }
-    sql
 }
 
 #[cfg(test)]
