@@ -1,12 +1,12 @@
-//! On SQLite, forms, scorecards and findings are stored lz4-compressed: the
+//! Forms, scorecards and findings are stored lz4-compressed. On SQLite the
 //! log, the checkpoints and the page cache carry about half the bytes, and a
 //! scorecard or a findings row, ~2 KB raw, no longer takes a 4 KiB page of
-//! its own (BENCHMARKS.md). PostgreSQL compresses the same columns itself
-//! (migration 8). Rows stored raw before read back as they are.
+//! its own. On PostgreSQL a form stays in its row instead of going to TOAST,
+//! and cards and findings fall under the size PostgreSQL compresses at
+//! (migration 15, BENCHMARKS.md). Rows stored raw before, or compressed by
+//! PostgreSQL, read back as they are.
 
 use std::borrow::Cow;
-
-use sea_orm::DbBackend;
 
 use crate::{error::internal, Result};
 
@@ -15,13 +15,9 @@ use crate::{error::internal, Result};
 /// never negative).
 const MAGIC: &[u8; 4] = b"\xffLZ4";
 
-/// `raw` as stored on `backend`: an owned blob passes to PostgreSQL as it
-/// is, and a borrowed one is compressed for SQLite without a copy first.
-pub(crate) fn to_store<'a>(backend: DbBackend, raw: impl Into<Cow<'a, [u8]>>) -> Vec<u8> {
+/// `raw` as stored; a borrowed blob is compressed without a copy first.
+pub(crate) fn to_store<'a>(raw: impl Into<Cow<'a, [u8]>>) -> Vec<u8> {
     let raw = raw.into();
-    if backend != DbBackend::Sqlite {
-        return raw.into_owned();
-    }
     let mut out =
         Vec::with_capacity(MAGIC.len() + 4 + lz4_flex::block::get_maximum_output_size(raw.len()));
     out.extend_from_slice(MAGIC);
@@ -43,22 +39,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqlite_blobs_shrink_and_read_back_and_raw_ones_read_as_they_are() {
+    fn blobs_shrink_and_read_back_and_raw_ones_read_as_they_are() {
         let raw = "一、基本情况 32.92 / 32.92 = 100.00%; "
             .repeat(40)
             .into_bytes();
-        let stored = to_store(DbBackend::Sqlite, &raw);
+        let stored = to_store(&raw);
         assert!(
             stored.len() < raw.len() / 4,
             "{} of {}",
             stored.len(),
             raw.len()
         );
-        assert_eq!(from_store(stored).unwrap(), raw);
-        assert_eq!(to_store(DbBackend::Postgres, &raw), raw);
+        assert_eq!(from_store(stored.clone()).unwrap(), raw);
         assert_eq!(from_store(raw.clone()).unwrap(), raw);
         assert_eq!(from_store(vec![]).unwrap(), Vec::<u8>::new());
-        let mut broken = to_store(DbBackend::Sqlite, raw);
+        assert_eq!(to_store(raw.clone()), stored, "owned or borrowed alike");
+        let mut broken = to_store(raw);
         broken.truncate(12);
         assert!(from_store(broken).is_err());
     }

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(ListingsInSequence),
             Box::new(FindingListingsInSequence),
             Box::new(EarlierSubmissionIds),
+            Box::new(BlobsCompressedByTheStore),
         ]
     }
 }
@@ -473,7 +474,8 @@ impl MigrationTrait for KeyedBySequence {
 /// lz4 instead of pglz: pglz took a tenth of the machine in a profile of the
 /// PostgreSQL + Redis pipeline (BENCHMARKS.md). Rows already stored keep
 /// theirs; both read back the same. A server without lz4 (before 14, or
-/// built without it) keeps pglz. SQLite stores blobs as they are.
+/// built without it) keeps pglz. Since migration 15 the store compresses
+/// them itself, on both backends.
 struct Lz4Blobs;
 
 impl MigrationName for Lz4Blobs {
@@ -721,6 +723,42 @@ impl MigrationTrait for EarlierSubmissionIds {
             ],
         )
         .await
+    }
+}
+
+/// The store compresses forms, scorecards and findings on PostgreSQL too
+/// (`blob.rs`), so PostgreSQL no longer tries again (`EXTERNAL`), and a
+/// compressed form (~2.7 KB) stays in its row instead of going through
+/// TOAST, a second table and index (`toast_tuple_target`: the most a row may
+/// hold before PostgreSQL moves values out). Rows stored before read back
+/// as they are.
+struct BlobsCompressedByTheStore;
+
+impl MigrationName for BlobsCompressedByTheStore {
+    fn name(&self) -> &str {
+        "m20261208_000015_blobs_compressed_by_the_store"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for BlobsCompressedByTheStore {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            return Ok(());
+        }
+        let mut steps =
+            vec!["ALTER TABLE submission_forms SET (toast_tuple_target = 8160)".to_string()];
+        for (table, column) in [
+            ("submission_forms", "form"),
+            ("scorecards", "card"),
+            ("findings", "findings"),
+        ] {
+            steps.push(format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL"
+            ));
+        }
+        run_steps(db, steps).await
     }
 }
 

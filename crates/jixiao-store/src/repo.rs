@@ -549,10 +549,9 @@ impl Store {
             .map(|&i| (news[i].tenant.clone(), news[i].content_digest.clone()))
             .collect();
         // The forms move into their rows; the outcomes do not carry them.
-        let backend = self.db.get_database_backend();
         let forms: Vec<Vec<u8>> = distinct
             .iter()
-            .map(|&i| blob::to_store(backend, std::mem::take(&mut news[i].form)))
+            .map(|&i| blob::to_store(std::mem::take(&mut news[i].form)))
             .collect();
         // A job's first value, its submission's sequence, is known once stored.
         let jobs: Vec<[Value; 5]> = distinct
@@ -942,8 +941,8 @@ impl Store {
         )
         .await?;
         // Everything that can be is built before the write turn.
-        let values = scorecard_values(&cards, &seqs, self.db.get_database_backend())?;
-        let findings_rows = findings_rows(self.db.get_database_backend(), &findings);
+        let values = scorecard_values(&cards, &seqs)?;
+        let findings_rows = findings_rows(&findings);
         let events = scored_events(&cards);
         let store = self.clone();
         let (cards, seqs, written, audited) = self
@@ -1051,7 +1050,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let seqs = seqs_of(&self.db, items.iter().map(|(id, _)| id.as_str())).await?;
-        let rows = findings_rows(self.db.get_database_backend(), &items);
+        let rows = findings_rows(&items);
         let txn = self.write().await?;
         let out = store_findings(&txn, &items, rows, &seqs, at).await?;
         txn.commit().await?;
@@ -1079,7 +1078,7 @@ impl Store {
             by_submission[i].1.push(f);
         }
         let mut rows = Vec::new();
-        let stored = findings_rows(self.db.get_database_backend(), &by_submission);
+        let stored = findings_rows(&by_submission);
         for ((submission_id, _), stored) in by_submission.iter().zip(stored) {
             for row in stored {
                 rows.push(finding::ActiveModel {
@@ -1589,7 +1588,6 @@ fn in_request_order<N, O>(
 fn scorecard_values(
     news: &[NewScoreCard],
     seqs: &std::collections::HashMap<String, i64>,
-    backend: sea_orm::DbBackend,
 ) -> Result<Vec<Value>> {
     let mut seen = std::collections::HashSet::new();
     let mut values = Vec::with_capacity(news.len() * 11);
@@ -1603,7 +1601,7 @@ fn scorecard_values(
             new.input_digest.clone().into(),
             new.recomputed_total.clone().into(),
             new.grade.clone().into(),
-            blob::to_store(backend, &new.card).into(),
+            blob::to_store(&new.card).into(),
             new.computed_at.into(),
             new.tenant.clone().into(),
         ]);
@@ -1808,18 +1806,15 @@ fn scored_events(news: &[NewScoreCard]) -> Vec<(String, NewEvent)> {
         .collect()
 }
 
-/// Each item's findings rows as stored (packed, compressed on SQLite): built
+/// Each item's findings rows as stored (packed, compressed): built
 /// before the write turn, and used for the forms whose findings change.
-fn findings_rows(
-    backend: sea_orm::DbBackend,
-    items: &[(String, Vec<NewFinding>)],
-) -> Vec<Vec<packed::Row>> {
+fn findings_rows(items: &[(String, Vec<NewFinding>)]) -> Vec<Vec<packed::Row>> {
     items
         .iter()
         .map(|(_, findings)| {
             packed::rows(findings)
                 .map(|mut row| {
-                    row.findings = blob::to_store(backend, row.findings);
+                    row.findings = blob::to_store(row.findings);
                     row
                 })
                 .collect()

@@ -1084,15 +1084,26 @@ async fn postgres_keeps_its_rows_through_the_upgrade() {
     an_older_database_keeps_its_rows_through_the_upgrade(postgres_url("upgrade").await).await
 }
 
-/// Forms, scorecards and findings are stored lz4-compressed: by
-/// PostgreSQL itself (its pglz cost a tenth of the machine), and on SQLite by
-/// the store (half the bytes through its log). They read back as written.
+/// Forms, scorecards and findings are stored lz4-compressed by the store,
+/// on both backends, and PostgreSQL neither compresses them again nor moves
+/// a form of a few KiB out of its row (TOAST). They read back as written.
 async fn blobs_are_stored_compressed(url: String) {
     let store = Store::connect(&url).await.unwrap();
     // Past PostgreSQL's 2 KiB threshold, and compressible, as forms are.
     let form: Vec<u8> = "项目绩效目标完成情况 ".repeat(200).into_bytes();
     let mut new = new_submission(1, "t", "甲");
     new.form = form.clone();
+    store.submit(new).await.unwrap();
+    // Still 3,000 bytes once compressed: a large form, yet short of a page.
+    let mut state = 1u32;
+    let dense: Vec<u8> = (0..3000)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (state >> 24) as u8
+        })
+        .collect();
+    let mut new = new_submission(2, "t", "甲");
+    new.form = dense.clone();
     store.submit(new).await.unwrap();
     let mut card = new_card("sub_t_1", "90");
     card.card = "评分明细 ".repeat(300).into_bytes();
@@ -1115,27 +1126,63 @@ async fn blobs_are_stored_compressed(url: String) {
         ("scorecards", "card"),
         ("findings", "findings"),
     ] {
+        let (head, magic, length) = if backend == sea_orm::DbBackend::Postgres {
+            (
+                format!("substring({column} from 1 for 4)"),
+                "'\\xff4c5a34'::bytea",
+                "octet_length",
+            )
+        } else {
+            (format!("substr({column}, 1, 4)"), "x'ff4c5a34'", "length")
+        };
         let row = db
             .query_one(sea_orm::Statement::from_string(
                 backend,
-                if backend == sea_orm::DbBackend::Postgres {
-                    format!("SELECT pg_column_compression({column}) AS method FROM {table}")
-                } else {
-                    format!(
-                        "SELECT CASE WHEN substr({column}, 1, 4) = x'ff4c5a34' \
-                         AND length({column}) < 400 THEN 'lz4' ELSE 'raw' END AS method \
-                         FROM {table}"
-                    )
-                },
+                format!(
+                    "SELECT CASE WHEN {head} = {magic} AND {length}({column}) < 400 \
+                     THEN 'lz4' ELSE 'raw' END AS method FROM {table} ORDER BY seq LIMIT 1"
+                ),
             ))
             .await
             .unwrap()
             .unwrap();
         let method: String = row.try_get("", "method").unwrap();
         assert_eq!(method, "lz4", "{table}.{column}");
+        if backend == sea_orm::DbBackend::Postgres {
+            let row = db
+                .query_one(sea_orm::Statement::from_string(
+                    backend,
+                    format!(
+                        "SELECT count(*) FROM {table} WHERE pg_column_compression({column}) IS NOT NULL"
+                    ),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let again: i64 = row.try_get_by_index(0).unwrap();
+            assert_eq!(again, 0, "{table}.{column} compressed by PostgreSQL too");
+        }
     }
-    let sub = store.submission("sub_t_1").await.unwrap().unwrap();
-    assert_eq!(store.forms_of(&[sub]).await.unwrap()["sub_t_1"], form);
+    if backend == sea_orm::DbBackend::Postgres {
+        let row = db
+            .query_one(sea_orm::Statement::from_string(
+                backend,
+                "SELECT pg_relation_size(reltoastrelid) FROM pg_class \
+                 WHERE relname = 'submission_forms'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let toasted: i64 = row.try_get_by_index(0).unwrap();
+        assert_eq!(toasted, 0, "a 3,000-byte form went to TOAST");
+    }
+    let subs = vec![
+        store.submission("sub_t_1").await.unwrap().unwrap(),
+        store.submission("sub_t_2").await.unwrap().unwrap(),
+    ];
+    let read = store.forms_of(&subs).await.unwrap();
+    assert_eq!(read["sub_t_1"], form);
+    assert_eq!(read["sub_t_2"], dense);
     let stored = store
         .latest_scorecard("sub_t_1", None)
         .await
