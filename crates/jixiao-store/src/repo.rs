@@ -951,9 +951,15 @@ impl Store {
                 // from received to audited in one update.
                 let audited_next = findings.iter().map(|(id, _)| id.as_str()).collect();
                 let txn = store.write().await?;
-                let written =
+                let (mut written, mut pending) =
                     store_scorecards(&txn, &cards, values, &seqs, &audited_next, events).await?;
-                let audited = store_findings(&txn, &findings, findings_rows, &seqs, at).await?;
+                let scored = pending.len();
+                pending.extend(store_findings(&txn, &findings, findings_rows, &seqs, at).await?);
+                // Both kinds in one statement, last: the event log's lock is
+                // held from there to the commit only.
+                let mut logged = log_events(&txn, pending).await?;
+                let audited = announced(&findings, logged.split_off(scored));
+                written.events = logged.into_iter().collect();
                 txn.commit().await?;
                 Ok((cards, seqs, written, audited))
             })
@@ -1052,9 +1058,10 @@ impl Store {
         let seqs = seqs_of(&self.db, items.iter().map(|(id, _)| id.as_str())).await?;
         let rows = findings_rows(&items);
         let txn = self.write().await?;
-        let out = store_findings(&txn, &items, rows, &seqs, at).await?;
+        let pending = store_findings(&txn, &items, rows, &seqs, at).await?;
+        let logged = log_events(&txn, pending).await?;
         txn.commit().await?;
-        Ok(out)
+        Ok(announced(&items, logged))
     }
 
     /// Replaces the cross-form findings of a department and year, in one
@@ -1611,10 +1618,10 @@ fn scorecard_values(
 
 /// The body of [`Store::save_scorecards_and_findings`] for the cards, inside
 /// the caller's transaction; `events` are the `scored` events of the distinct
-/// cards, by card id, logged for the new ones. The submissions in
-/// `audited_next` are audited next in the same transaction, and their status
-/// is set there. The models are assembled by [`cards_out`] once the write
-/// lock is released.
+/// cards, by card id: those of the new ones are returned for the caller to
+/// log. The submissions in `audited_next` are audited next in the same
+/// transaction, and their status is set there. The models are assembled by
+/// [`cards_out`] once the write lock is released.
 async fn store_scorecards(
     txn: &Txn,
     news: &[NewScoreCard],
@@ -1622,10 +1629,10 @@ async fn store_scorecards(
     seqs: &std::collections::HashMap<String, i64>,
     audited_next: &std::collections::HashSet<&str>,
     events: Vec<(String, NewEvent)>,
-) -> Result<CardsWritten> {
+) -> Result<(CardsWritten, Vec<(String, NewEvent)>)> {
     use std::collections::{HashMap, HashSet};
     if news.is_empty() {
-        return Ok(CardsWritten::default());
+        return Ok(Default::default());
     }
     let mut seen = HashSet::new();
     let distinct: Vec<&NewScoreCard> = news.iter().filter(|n| seen.insert(&n.id)).collect();
@@ -1715,25 +1722,20 @@ async fn store_scorecards(
             .exec(txn)
             .await?;
     }
-    let (ids, fresh): (Vec<String>, Vec<NewEvent>) = events
+    let fresh = events
         .into_iter()
         .filter(|(id, _)| card_seqs.contains_key(id))
-        .unzip();
-    let cursors = insert_events(txn, &fresh).await?;
-    let events = ids
-        .into_iter()
-        .zip(fresh.into_iter().zip(cursors))
-        .map(|(id, (e, seq))| (id, e.stored(seq)))
         .collect();
-    Ok(CardsWritten {
+    let written = CardsWritten {
         card_seqs,
         stored,
-        events,
-    })
+        events: HashMap::new(),
+    };
+    Ok((written, fresh))
 }
 
-/// What [`store_scorecards`] wrote: the new cards' sequences and their
-/// events, and the cards stored before, by card id.
+/// What [`store_scorecards`] wrote: the new cards' sequences and (once
+/// logged) their events, and the cards stored before, by card id.
 #[derive(Default)]
 struct CardsWritten {
     card_seqs: std::collections::HashMap<String, i64>,
@@ -1823,14 +1825,16 @@ fn findings_rows(items: &[(String, Vec<NewFinding>)]) -> Vec<Vec<packed::Row>> {
 }
 
 /// The body of [`Store::replace_findings_many`], inside the caller's
-/// transaction; `rows` are [`findings_rows`] of `items`.
+/// transaction; `rows` are [`findings_rows`] of `items`. Returns the
+/// `audited` events of the submissions whose findings changed, by
+/// submission id, for the caller to log.
 async fn store_findings(
     txn: &Txn,
     items: &[(String, Vec<NewFinding>)],
     mut rows: Vec<Vec<packed::Row>>,
     seqs: &std::collections::HashMap<String, i64>,
     at: i64,
-) -> Result<Vec<Option<event::Model>>> {
+) -> Result<Vec<(String, NewEvent)>> {
     use std::collections::HashMap;
     if items.is_empty() {
         return Ok(Vec::new());
@@ -1929,72 +1933,74 @@ async fn store_findings(
         }
         changed.push((sub, item));
     }
-    let mut events: HashMap<String, event::Model> = HashMap::new();
-    if !changed.is_empty() {
-        let changed_seqs: Vec<i64> = changed.iter().map(|(s, _)| s.seq).collect();
-        let replaced: Vec<i64> = changed
-            .iter()
-            .filter(|(s, _)| existing.contains_key(&s.id))
-            .map(|(s, _)| s.seq)
-            .collect();
-        if !replaced.is_empty() {
-            finding::Entity::delete_many()
-                .filter(one_of(
-                    txn.get_database_backend(),
-                    finding::Column::SubmissionSeq,
-                    replaced,
-                ))
-                .filter(finding::Column::Scope.eq(SCOPE_FORM))
-                .exec(txn)
-                .await?;
-        }
-        // One row per form (a form with none has none).
-        let mut values = Vec::new();
-        for (sub, item) in &changed {
-            for row in std::mem::take(&mut rows[*item]) {
-                values.extend::<[Value; 9]>([
-                    sub.seq.into(),
-                    sub.id.clone().into(),
-                    row.rule_ids.into(),
-                    row.max_severity.into(),
-                    row.findings.into(),
-                    SCOPE_FORM.into(),
-                    sub.tenant.clone().into(),
-                    sub.budget_unit.clone().into(),
-                    sub.fiscal_year.into(),
-                ]);
-            }
-        }
-        rows::insert(
-            txn,
-            "findings",
-            &[
-                "submission_seq",
-                "submission_id",
-                "rule_ids",
-                "max_severity",
-                "findings",
-                "scope",
-                "tenant",
-                "budget_unit",
-                "fiscal_year",
-            ],
-            values,
-            "",
-        )
-        .await?;
-        submission::Entity::update_many()
-            .col_expr(submission::Column::Status, STATUS_AUDITED.into())
+    if changed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let changed_seqs: Vec<i64> = changed.iter().map(|(s, _)| s.seq).collect();
+    let replaced: Vec<i64> = changed
+        .iter()
+        .filter(|(s, _)| existing.contains_key(&s.id))
+        .map(|(s, _)| s.seq)
+        .collect();
+    if !replaced.is_empty() {
+        finding::Entity::delete_many()
             .filter(one_of(
                 txn.get_database_backend(),
-                submission::Column::Seq,
-                changed_seqs,
+                finding::Column::SubmissionSeq,
+                replaced,
             ))
+            .filter(finding::Column::Scope.eq(SCOPE_FORM))
             .exec(txn)
             .await?;
-        let fresh: Vec<NewEvent> = changed
-            .iter()
-            .map(|&(sub, item)| NewEvent {
+    }
+    // One row per form (a form with none has none).
+    let mut values = Vec::new();
+    for (sub, item) in &changed {
+        for row in std::mem::take(&mut rows[*item]) {
+            values.extend::<[Value; 9]>([
+                sub.seq.into(),
+                sub.id.clone().into(),
+                row.rule_ids.into(),
+                row.max_severity.into(),
+                row.findings.into(),
+                SCOPE_FORM.into(),
+                sub.tenant.clone().into(),
+                sub.budget_unit.clone().into(),
+                sub.fiscal_year.into(),
+            ]);
+        }
+    }
+    rows::insert(
+        txn,
+        "findings",
+        &[
+            "submission_seq",
+            "submission_id",
+            "rule_ids",
+            "max_severity",
+            "findings",
+            "scope",
+            "tenant",
+            "budget_unit",
+            "fiscal_year",
+        ],
+        values,
+        "",
+    )
+    .await?;
+    submission::Entity::update_many()
+        .col_expr(submission::Column::Status, STATUS_AUDITED.into())
+        .filter(one_of(
+            txn.get_database_backend(),
+            submission::Column::Seq,
+            changed_seqs,
+        ))
+        .exec(txn)
+        .await?;
+    Ok(changed
+        .iter()
+        .map(|&(sub, item)| {
+            let event = NewEvent {
                 event_type: "audited",
                 submission_id: sub.id.clone(),
                 tenant: sub.tenant.clone(),
@@ -2002,22 +2008,42 @@ async fn store_findings(
                 fiscal_year: sub.fiscal_year,
                 at,
                 detail: format!("{} findings", items[item].1.len()),
-            })
-            .collect();
-        let cursors = insert_events(txn, &fresh).await?;
-        for ((sub, _), (e, seq)) in changed.iter().zip(fresh.into_iter().zip(cursors)) {
-            events.insert(sub.id.clone(), e.stored(seq));
-        }
-    }
-    let mut announced = std::collections::HashSet::new();
-    Ok(items
+            };
+            (sub.id.clone(), event)
+        })
+        .collect())
+}
+
+/// Each item's `audited` event, in input order: its first time only, and
+/// none for an item whose findings did not change.
+fn announced(
+    items: &[(String, Vec<NewFinding>)],
+    logged: Vec<(String, event::Model)>,
+) -> Vec<Option<event::Model>> {
+    let events: std::collections::HashMap<String, event::Model> = logged.into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    items
         .iter()
         .map(|(id, _)| {
-            announced
-                .insert(id.clone())
+            seen.insert(id.clone())
                 .then(|| events.get(id).cloned())
                 .flatten()
         })
+        .collect()
+}
+
+/// Appends `pending` events (each with the key its caller finds it by) to
+/// the log in one statement, in order; each as stored, with its cursor.
+async fn log_events(
+    txn: &impl ConnectionTrait,
+    pending: Vec<(String, NewEvent)>,
+) -> Result<Vec<(String, event::Model)>> {
+    let (keys, fresh): (Vec<String>, Vec<NewEvent>) = pending.into_iter().unzip();
+    let cursors = insert_events(txn, &fresh).await?;
+    Ok(keys
+        .into_iter()
+        .zip(fresh.into_iter().zip(cursors))
+        .map(|(key, (e, seq))| (key, e.stored(seq)))
         .collect())
 }
 
