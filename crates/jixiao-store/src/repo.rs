@@ -945,13 +945,13 @@ impl Store {
         let findings_rows = findings_rows(&findings);
         let events = scored_events(&cards);
         let store = self.clone();
-        let (cards, seqs, written, audited) = self
+        let (cards, seqs, written, scored, audited) = self
             .on_writer(async move {
                 // The submissions audited below, in this transaction, go
                 // from received to audited in one update.
                 let audited_next = findings.iter().map(|(id, _)| id.as_str()).collect();
                 let txn = store.write().await?;
-                let (mut written, mut pending) =
+                let (written, mut pending) =
                     store_scorecards(&txn, &cards, values, &seqs, &audited_next, events).await?;
                 let scored = pending.len();
                 pending.extend(store_findings(&txn, &findings, findings_rows, &seqs, at).await?);
@@ -959,12 +959,11 @@ impl Store {
                 // held from there to the commit only.
                 let mut logged = log_events(&txn, pending).await?;
                 let audited = announced(&findings, logged.split_off(scored));
-                written.events = logged.into_iter().collect();
                 txn.commit().await?;
-                Ok((cards, seqs, written, audited))
+                Ok((cards, seqs, written, logged, audited))
             })
             .await?;
-        Ok((cards_out(cards, &seqs, written)?, audited))
+        Ok((cards_out(cards, &seqs, written, scored)?, audited))
     }
 
     /// The newest scorecard of a submission, optionally for one rulebook.
@@ -1726,36 +1725,31 @@ async fn store_scorecards(
         .into_iter()
         .filter(|(id, _)| card_seqs.contains_key(id))
         .collect();
-    let written = CardsWritten {
-        card_seqs,
-        stored,
-        events: HashMap::new(),
-    };
-    Ok((written, fresh))
+    Ok((CardsWritten { card_seqs, stored }, fresh))
 }
 
-/// What [`store_scorecards`] wrote: the new cards' sequences and (once
-/// logged) their events, and the cards stored before, by card id.
+/// What [`store_scorecards`] wrote: the new cards' sequences, and the cards
+/// stored before, by card id.
 #[derive(Default)]
 struct CardsWritten {
     card_seqs: std::collections::HashMap<String, i64>,
     stored: std::collections::HashMap<String, scorecard::Model>,
-    events: std::collections::HashMap<String, event::Model>,
 }
 
-/// Each card with its `scored` event, in input order; a repeat inside the
-/// batch is "already there" after its first. The new cards' bytes move into
-/// their models.
+/// Each card with its `scored` event (`logged`, by card id), in input order;
+/// a repeat inside the batch is "already there" after its first. The new
+/// cards' bytes move into their models.
 fn cards_out(
     news: Vec<NewScoreCard>,
     seqs: &std::collections::HashMap<String, i64>,
     written: CardsWritten,
+    logged: Vec<(String, event::Model)>,
 ) -> Result<Vec<(scorecard::Model, Option<event::Model>)>> {
     let CardsWritten {
         card_seqs,
         mut stored,
-        mut events,
     } = written;
+    let mut events: std::collections::HashMap<String, event::Model> = logged.into_iter().collect();
     in_request_order(
         news,
         |n| &n.id,
